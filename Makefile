@@ -1,0 +1,59 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is set up
+# here, from a fresh clone: the virtual environment from the committed lock, the Rust
+# extension, the binaries.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(abspath $(VENV))/bin
+export PATH := $(BIN):$(HOME)/.cargo/bin:$(PATH)
+export VIRTUAL_ENV := $(abspath $(VENV))
+
+.PHONY: test env clients-env build lint rust-test py-test clean
+
+## env: the project's virtual environment, installed from requirements/dev.lock.
+env: $(VENV)/.synced
+
+$(VENV)/.synced: requirements/dev.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	test -x $(BIN)/uv || $(PY) -m pip install --quiet uv==0.13.8
+	uv pip sync --python $(PY) requirements/dev.lock
+	touch $@
+
+## clients-env: the official clients (rucio-clients, panda-client, fts3) in their own
+## environment; fts3 needs M2Crypto, which builds against swig and OpenSSL's headers.
+clients-env: .venv-clients/.synced
+
+.venv-clients/.synced: requirements/clients.lock | env
+	scripts/apt-ensure swig libssl-dev
+	test -x .venv-clients/bin/python || python3 -m venv .venv-clients
+	uv pip sync --python .venv-clients/bin/python requirements/clients.lock
+	touch $@
+
+## build: the extension into the environment, and the sidecar and gridsim binaries.
+build: env
+	maturin develop --release --uv
+	cargo build --release --locked -p bmnflow-gridsim -p bmnflow-sidecar
+
+## lint: formatters and linters; any finding fails.
+lint: env
+	cargo fmt --all -- --check
+	cargo clippy --locked --workspace --all-targets -- -D warnings
+	ruff check python tests dags bench
+	ruff format --check python tests dags bench
+
+rust-test:
+	cargo test --locked --workspace
+
+py-test: build clients-env
+	pytest
+
+## test: everything CI checks.
+test: lint rust-test py-test
+
+clean:
+	cargo clean
+	rm -rf $(VENV)

@@ -1,0 +1,40 @@
+"""Airflow's own provider discovery finds bmnflow through the entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bmnflow import __version__
+from bmnflow.get_provider_info import get_provider_info
+
+
+def test_provider_info_names_the_distribution():
+    info = get_provider_info()
+    assert info["package-name"] == "apache-airflow-providers-bmnflow"
+    assert info["versions"] == [__version__]
+
+
+def test_airflow_providers_list_shows_bmnflow(tmp_path: Path):
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'airflow.db'}",
+    }
+    airflow = Path(sys.executable).with_name("airflow")
+    result = subprocess.run(
+        [str(airflow), "providers", "list", "--output", "plain"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert ["apache-airflow-providers-bmnflow", "bmnflow", __version__] in [
+        line[:3] for line in lines if line
+    ], result.stdout
