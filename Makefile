@@ -12,7 +12,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(HOME)/.cargo/bin:$(PATH)
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: test env clients-env build lint rust-test py-test clean
+.PHONY: test env clients-env build lint rust-test py-test lock clean
 
 ## env: the project's virtual environment, installed from requirements/dev.lock.
 env: $(VENV)/.synced
@@ -53,6 +53,13 @@ py-test: build clients-env
 
 ## test: everything CI checks.
 test: lint rust-test py-test
+
+## lock: re-resolves the committed locks after a change of pyproject.toml or clients.in.
+lock:
+	uv pip compile pyproject.toml --extra dev -p 3.11 --python-platform x86_64-manylinux_2_28 \
+		--no-header -o requirements/dev.lock
+	uv pip compile requirements/clients.in -p 3.11 --python-platform x86_64-manylinux_2_28 \
+		--no-header -o requirements/clients.lock
 
 clean:
 	cargo clean
