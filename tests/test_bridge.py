@@ -26,7 +26,7 @@ def test_a_panic_becomes_internal_error_not_an_abort():
 async def test_a_panic_in_an_awaited_future_becomes_internal_error():
     with pytest.raises(errors.InternalError, match="async boom"):
         await diagnostics.panic_async("async boom")
-    assert await diagnostics.panic_async("") is None
+    assert await diagnostics.panic_async("") is True
 
 
 async def test_cancelling_the_awaitable_cancels_the_rust_future():

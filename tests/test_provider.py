@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,7 +27,7 @@ def test_airflow_providers_list_shows_bmnflow(tmp_path: Path):
     }
     airflow = Path(sys.executable).with_name("airflow")
     result = subprocess.run(
-        [str(airflow), "providers", "list", "--output", "plain"],
+        [str(airflow), "providers", "list", "--output", "json"],
         env=env,
         capture_output=True,
         text=True,
@@ -34,7 +35,7 @@ def test_airflow_providers_list_shows_bmnflow(tmp_path: Path):
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    lines = [line.split() for line in result.stdout.splitlines()]
-    assert ["apache-airflow-providers-bmnflow", "bmnflow", __version__] in [
-        line[:3] for line in lines if line
-    ], result.stdout
+    # Airflow may print warnings before the JSON document.
+    providers = json.loads(result.stdout[result.stdout.index("[") :])
+    found = {p["package_name"]: p["version"] for p in providers}
+    assert found.get("apache-airflow-providers-bmnflow") == __version__, found

@@ -19,8 +19,8 @@ class diagnostics:
     def panic_blocking(message: str) -> None:
         """Panics inside a runtime task; raises ``bmnflow.errors.InternalError``."""
     @staticmethod
-    def panic_async(message: str) -> Awaitable[None]:
-        """Panics inside an awaited Rust future when ``message`` is not empty."""
+    def panic_async(message: str) -> Awaitable[bool]:
+        """Panics inside an awaited Rust future when ``message`` is not empty; else true."""
     @staticmethod
     def sleep(seconds: float) -> Awaitable[float]:
         """Sleeps in Rust; cancelling the awaitable cancels the sleep."""

@@ -40,14 +40,14 @@ fn panic_blocking(py: Python<'_>, message: String) -> Result<(), CoreError> {
     bridge::block_on(py, async move { panic!("{message}") })
 }
 
-/// Panics inside an awaited Rust future.
+/// Panics inside an awaited Rust future when `message` is not empty; else resolves to true.
 #[pyfunction]
 fn panic_async(py: Python<'_>, message: String) -> PyResult<Bound<'_, PyAny>> {
     bridge::awaitable(py, async move {
         if !message.is_empty() {
             panic!("{message}");
         }
-        Ok(())
+        Ok(true)
     })
 }
 
