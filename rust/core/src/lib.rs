@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod http;
+pub mod panda;
 pub mod runtime;
 pub mod secret;
 
