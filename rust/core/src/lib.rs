@@ -6,6 +6,7 @@
 pub mod error;
 pub mod http;
 pub mod panda;
+pub mod rucio;
 pub mod runtime;
 pub mod secret;
 
