@@ -175,7 +175,9 @@ fn parse_retry_after(response: &Response) -> Option<Duration> {
 fn redact_query(url: &Url) -> String {
     let is_secret = |key: &str| {
         let key = key.to_ascii_lowercase();
-        ["token", "password", "secret", "key"].iter().any(|word| key.contains(word))
+        ["token", "password", "secret", "key"]
+            .iter()
+            .any(|word| key.contains(word))
     };
     if !url.query_pairs().any(|(key, _)| is_secret(&key)) {
         return url.to_string();
@@ -184,7 +186,11 @@ fn redact_query(url: &Url) -> String {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let value = if is_secret(&k) { "***".to_owned() } else { v.into_owned() };
+            let value = if is_secret(&k) {
+                "***".to_owned()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), value)
         })
         .collect();
@@ -340,7 +346,10 @@ mod tests {
     #[test]
     fn credentials_in_query_strings_are_redacted_in_messages() {
         let url = Url::parse("https://x.example/jobs?access_token=abc&files=a,b").unwrap();
-        assert_eq!(redact_query(&url), "https://x.example/jobs?access_token=***&files=a%2Cb");
+        assert_eq!(
+            redact_query(&url),
+            "https://x.example/jobs?access_token=***&files=a%2Cb"
+        );
 
         let plain = Url::parse("https://x.example/api/v1/task/get_status?task_id=7").unwrap();
         assert_eq!(redact_query(&plain), plain.as_str());
