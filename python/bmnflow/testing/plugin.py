@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bmnflow.testing.airflow_home import COMPONENTS, AirflowHome
 from bmnflow.testing.rucio_server import RucioServer, free_port
 
 
@@ -27,9 +30,7 @@ def rucio_server(
     gridsim_port: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RucioServer]:
     """A real Rucio server with the BM@N topology, shared by the whole session."""
-    server = RucioServer(
-        workdir=tmp_path_factory.mktemp("rucio"), gridsim_port=gridsim_port
-    )
+    server = RucioServer(workdir=tmp_path_factory.mktemp("rucio"), gridsim_port=gridsim_port)
     server.start()
     yield server
     server.stop()
@@ -60,3 +61,34 @@ def rucio_conn(rucio_server: RucioServer, monkeypatch: pytest.MonkeyPatch) -> st
     }
     monkeypatch.setenv("AIRFLOW_CONN_RUCIO_DEFAULT", json.dumps(connection))
     return "rucio_default"
+
+
+@pytest.fixture
+def airflow_deployment(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., AirflowHome]]:
+    """Starts real Airflow deployments: ``airflow_deployment(dags_folder, connections=...)``
+    migrates a fresh home and starts ``components`` (api-server, dag-processor, scheduler,
+    triggerer by default); each is stopped when the test ends."""
+    started: list[AirflowHome] = []
+
+    def deploy(
+        dags_folder: Path,
+        connections: dict[str, Any] | None = None,
+        components: tuple[str, ...] = COMPONENTS,
+        extra_env: dict[str, str] | None = None,
+    ) -> AirflowHome:
+        home = AirflowHome(
+            path=tmp_path_factory.mktemp("airflow"),
+            dags_folder=dags_folder,
+            connections=connections or {},
+            extra_env=extra_env or {},
+        )
+        started.append(home)
+        home.migrate()
+        home.start(components)
+        return home
+
+    yield deploy
+    for home in started:
+        home.stop()
