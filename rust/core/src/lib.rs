@@ -9,6 +9,7 @@ pub mod panda;
 pub mod rucio;
 pub mod runtime;
 pub mod secret;
+pub mod split;
 
 pub use error::{ErrorKind, ServiceError};
 pub use secret::Secret;
