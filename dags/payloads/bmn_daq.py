@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Writes one run's RAW files to the online storage and closes the run, as the DAQ does.
 
 Each part becomes ``mpd_run_Top_<run>_ev0_p<part>.data``, written atomically at the path

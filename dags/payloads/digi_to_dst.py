@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """DIGI -> DST: reconstructs tracks, vertex and energy deposits of each event.
 
 python3 digi_to_dst.py --input run8123_p0.digi --output run8123_p0.dst --seed 7

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Monte Carlo event generation: writes events ``first .. first + count - 1`` of a sample.
 
 Event ``n`` of a sample depends only on ``n`` and the seed, so that jobs of any size give the

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Monte Carlo reconstruction: the DIGI -> DST step of real data, run on simulated DIGI.
 
 python3 mc_reco.py --input mc_000001.digi --output mc_000001.dst --seed 11

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Monte Carlo simulation and digitisation: generated particles -> detector hits -> DIGI.
 
 python3 mc_simdigi.py --input mc_000001.gen --output mc_000001.digi --seed 11

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """RAW -> DIGI: decodes the DAQ's RAW blocks into calibrated, zero-suppressed digits.
 
 python3 raw_to_digi.py --input a.data,b.data --output run8123_p0.digi --seed 7

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-PAYLOADS = Path(__file__).resolve().parents[2] / "dags" / "payloads"
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+PAYLOADS = DAGS / "payloads"
+
+
+@pytest.fixture(scope="session")
+def dags_folder() -> Path:
+    """The repository's DAG folder, on ``sys.path`` as Airflow puts it (for ``bmn_common``)."""
+    if str(DAGS) not in sys.path:
+        sys.path.insert(0, str(DAGS))
+    return DAGS
 
 
 @pytest.fixture(scope="session")
