@@ -4,6 +4,7 @@
 //! here and are tested here; the PyO3 layer, the sidecar and the embedded grid only call in.
 
 pub mod error;
+pub mod fts;
 pub mod http;
 pub mod panda;
 pub mod rucio;
