@@ -11,6 +11,7 @@ pub mod rucio;
 pub mod runtime;
 pub mod secret;
 pub mod split;
+pub mod watch;
 
 pub use error::{ErrorKind, ServiceError};
 pub use secret::Secret;
