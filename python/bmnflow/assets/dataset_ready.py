@@ -16,12 +16,13 @@ RUN_NUMBER = re.compile(r"\.run(\d+)$")
 
 
 class RunDatasetReadyTrigger(BaseEventTrigger):
-    """Fires once for each run dataset of a container that is closed and whose rules are all
-    OK (and cover ``required_rses``, when given), never twice for a run.
+    """Fires once for each run dataset of a period container whose rules are all OK (and
+    cover ``required_rses``, when given), never twice for a run.
 
-    The ingest DAG closes a run's dataset only after its files are registered, so a closed
-    dataset is a complete one. The event's payload holds the dataset (``did``, ``scope``,
-    ``name``), ``run``, ``files``, ``bytes`` and its ``rules`` (id, RSE expression, state).
+    The ingest DAG attaches a run's dataset to its period container only once every file is
+    registered, so a dataset in the container is a complete one. The event's payload holds
+    the dataset (``did``, ``scope``, ``name``), ``run``, ``files``, ``bytes`` and its
+    ``rules`` (id, RSE expression, state).
 
     :param rucio_conn_id: The Airflow connection of the Rucio server (never a secret here).
     :param container: The run period's container, ``scope:name``, whose datasets are watched.
@@ -94,24 +95,28 @@ def _run_datasets(client: Any, container: str) -> list[dict[str, Any]]:
 
 
 def _ready(client: Any, dataset: dict[str, Any], required: list[str]) -> dict[str, Any] | None:
-    """The event payload of a dataset that is closed with all rules OK, else ``None``."""
+    """The event payload of a dataset whose rules are all OK, else ``None``."""
     did = f"{dataset['scope']}:{dataset['name']}"
-    meta = client.get_metadata(did)
-    if meta.get("is_open", True):
-        return None
     rules = client.list_rules(did)
     if not rules or any(rule["state"] != "OK" for rule in rules):
         return None
     covered = {rule["rse_expression"] for rule in rules}
     if not set(required) <= covered:
         return None
+    # Rucio re-evaluates a rule after files join its dataset a moment later: until then the
+    # rule is OK with too few locks. Each rule must hold a lock per file and copy.
+    # Rucio counts files and bytes of a dataset only once it is closed: count them here.
+    content = client.list_content(did)
+    files = len(content)
+    if not files or any(r.get("locks_ok_cnt", 0) < files * r.get("copies", 1) for r in rules):
+        return None
     return {
         "did": did,
         "scope": dataset["scope"],
         "name": dataset["name"],
         "run": dataset["run"],
-        "files": meta.get("length"),
-        "bytes": meta.get("bytes"),
+        "files": files,
+        "bytes": sum(entry.get("bytes") or 0 for entry in content),
         "rules": [
             {"id": r["id"], "rse_expression": r["rse_expression"], "state": r["state"]}
             for r in rules
