@@ -1,0 +1,37 @@
+//! The embedded FTS3: the REST API of FTS 3.13 under `/fts`, moving bytes between storage
+//! folders.
+
+pub mod error;
+pub mod model;
+pub mod routes;
+pub mod scheduler;
+pub mod store;
+pub mod submit;
+pub mod transfer;
+pub mod view;
+
+use std::sync::Arc;
+
+use axum::routing::{delete, get};
+use axum::Router;
+
+pub use scheduler::Fts;
+
+/// The FTS3 REST routes, to be nested under `/fts`.
+pub fn router(fts: Arc<Fts>) -> Router {
+    Router::new()
+        .route("/", get(routes::api_version))
+        .route("/whoami", get(routes::whoami))
+        .route("/jobs", get(routes::list).post(routes::submit))
+        .route(
+            "/jobs/{ids}",
+            get(routes::get_jobs)
+                .delete(routes::cancel)
+                .post(routes::modify),
+        )
+        .route("/jobs/{id}/files", get(routes::get_files))
+        .route("/jobs/{id}/dm", get(routes::get_dm))
+        .route("/jobs/{id}/files/{file_ids}", delete(routes::cancel_files))
+        .route("/jobs/{id}/{field}", get(routes::get_field))
+        .with_state(fts)
+}
