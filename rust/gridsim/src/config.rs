@@ -25,6 +25,9 @@ pub struct Config {
     /// Injected faults (`[faults]`).
     #[serde(default)]
     pub faults: FaultsConfig,
+    /// The PanDA service and its site (`[panda]`).
+    #[serde(default)]
+    pub panda: crate::panda::PandaConfig,
 }
 
 /// One storage endpoint: PFNs under `url` are files under `path`.

@@ -7,5 +7,6 @@ pub mod checksum;
 pub mod config;
 pub mod faults;
 pub mod fts;
+pub mod panda;
 pub mod server;
 pub mod storage;

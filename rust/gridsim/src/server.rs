@@ -14,6 +14,7 @@ use crate::auth::{self, Auth};
 use crate::config::Config;
 use crate::faults::{self, Api, ApiFaults, TransferFaults};
 use crate::fts::{self, Fts};
+use crate::panda::{self, Panda};
 use crate::storage::{self, Storage};
 
 /// Everything the handlers share.
@@ -23,6 +24,7 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub storage: Arc<Storage>,
     pub fts: Arc<Fts>,
+    pub panda: Arc<Panda>,
 }
 
 impl AppState {
@@ -36,11 +38,18 @@ impl AppState {
             transfer_faults,
         ));
         let auth = Arc::new(Auth::new(&config.auth.tokens));
+        let panda = Panda::new(
+            config.panda.clone(),
+            storage.clone(),
+            auth.clone(),
+            config.faults.seed,
+        )?;
         Ok(Self {
             auth,
             config: Arc::new(config),
             storage,
             fts,
+            panda,
         })
     }
 
@@ -76,4 +85,11 @@ pub fn router(state: &AppState) -> Router {
     Router::new()
         .merge(guarded(fts_routes, state, Api::Fts))
         .nest("/storage", guarded(storage_routes, state, Api::Storage))
+        // PanDA authenticates itself (bearer token with Origin, and insecure calls without
+        // credentials), so only the fault layer wraps it.
+        .nest(
+            "/api/v1",
+            panda::router(state.panda.clone())
+                .layer(from_fn_with_state(state.faults(Api::Panda), faults::inject)),
+        )
 }
