@@ -2,6 +2,9 @@
 
 from collections.abc import Awaitable
 from os import PathLike
+from typing import Any
+
+from pyarrow import RecordBatch, Table
 
 __version__: str
 
@@ -43,3 +46,117 @@ class diagnostics:
         retries: int = 0,
     ) -> tuple[int, str]:
         """Fetches ``url`` through the core's HTTP layer."""
+
+# -- Rucio ------------------------------------------------------------------------------------
+
+class RucioClient:
+    """A Rucio client; DIDs are ``scope:name`` strings, listings are ``pyarrow.Table``s."""
+
+    def __init__(
+        self,
+        url: str,
+        account: str,
+        *,
+        auth_type: str = "userpass",
+        username: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        vo: str | None = None,
+        ca_dir: str | PathLike[str] | None = None,
+        client_cert: str | PathLike[str] | None = None,
+        client_key: str | PathLike[str] | None = None,
+        verify_tls: bool = True,
+        chunk_size: int = 500,
+        concurrency: int = 4,
+        timeout: float = 120.0,
+    ) -> None: ...
+    @property
+    def account(self) -> str: ...
+    def create_dataset(
+        self, did: str, *, meta: dict[str, Any] | None = None, lifetime: int | None = None
+    ) -> None: ...
+    def create_container(
+        self, did: str, *, meta: dict[str, Any] | None = None, lifetime: int | None = None
+    ) -> None: ...
+    def attach(self, parent: str, children: list[str]) -> None: ...
+    def detach(self, parent: str, children: list[str]) -> None: ...
+    def close(self, did: str) -> None: ...
+    def list_content(self, did: str) -> list[dict[str, Any]]: ...
+    def get_metadata(self, did: str) -> dict[str, Any]: ...
+    def set_metadata(self, did: str, meta: dict[str, Any]) -> None: ...
+    def add_replicas(
+        self, rse: str, files: Table | RecordBatch, *, default_scope: str | None = None
+    ) -> int: ...
+    def register_files(
+        self,
+        dataset: str,
+        rse: str,
+        files: Table | RecordBatch,
+        *,
+        default_scope: str | None = None,
+    ) -> int: ...
+    def list_replicas(
+        self, dids: list[str], *, rse_expression: str | None = None, all_states: bool = False
+    ) -> Table: ...
+    def list_files(self, did: str) -> Table: ...
+    def add_rule(
+        self,
+        dids: list[str],
+        rse_expression: str,
+        *,
+        copies: int = 1,
+        lifetime: int | None = None,
+        grouping: str | None = None,
+        weight: str | None = None,
+        activity: str | None = None,
+        asynchronous: bool = False,
+        comment: str | None = None,
+        account: str | None = None,
+    ) -> list[str]: ...
+    def get_rule(self, rule_id: str) -> dict[str, Any]: ...
+    def get_rule_async(self, rule_id: str) -> Awaitable[str]:
+        """The rule as JSON text."""
+    def list_rules(self, did: str) -> list[dict[str, Any]]: ...
+    def delete_rule(self, rule_id: str, *, purge_replicas: bool = False) -> None: ...
+    def update_rule_lifetime(self, rule_id: str, lifetime: int | None) -> None: ...
+    def wait_rule(
+        self,
+        rule_id: str,
+        *,
+        poll_min: float = 2.0,
+        poll_max: float = 60.0,
+        stuck_grace: float = 600.0,
+        timeout: float | None = None,
+    ) -> dict[str, Any]: ...
+    def wait_rule_async(
+        self,
+        rule_id: str,
+        *,
+        poll_min: float = 2.0,
+        poll_max: float = 60.0,
+        stuck_grace: float = 600.0,
+        timeout: float | None = None,
+    ) -> Awaitable[str]:
+        """Waits for the rule to be OK; the rule as JSON text."""
+    def add_subscription(
+        self,
+        name: str,
+        filter: dict[str, Any],
+        replication_rules: list[dict[str, Any]],
+        *,
+        comments: str | None = None,
+        lifetime: int | None = None,
+        retroactive: bool = False,
+    ) -> str: ...
+    def update_subscription(
+        self,
+        name: str,
+        filter: dict[str, Any],
+        replication_rules: list[dict[str, Any]],
+        *,
+        comments: str | None = None,
+        lifetime: int | None = None,
+        retroactive: bool = False,
+    ) -> None: ...
+    def get_subscription(self, name: str, *, account: str | None = None) -> dict[str, Any]: ...
+    def list_subscriptions(self, *, account: str | None = None) -> list[dict[str, Any]]: ...

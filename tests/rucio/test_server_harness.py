@@ -14,7 +14,7 @@ def test_topology_names_every_bmn_rse_with_gridsim_urls(rucio_server: RucioServe
     assert set(BMN_RSES) <= rses
 
     for rse in BMN_RSES:
-        (protocol,) = rucio_server.call("GET", f"/rses/{rse}/protocols")["protocols"]
+        (protocol,) = rucio_server.call("GET", f"/rses/{rse}/protocols")
         assert (protocol["scheme"], protocol["hostname"], protocol["port"]) == (
             "http",
             "127.0.0.1",

@@ -4,6 +4,9 @@ The server is the pinned ``rucio`` package of the project environment run by gun
 fresh SQLite database in a temporary folder. Its daemons (judge, conveyor, transmogrifier)
 run a pass at a time or continuously, with their logs in the same folder.
 
+Limitation: on SQLite Rucio keeps only the metadata that has a DID column (``run_number``,
+``datatype``, ``version``, ``events``, ...); free-form keys need PostgreSQL or Oracle.
+
 Command line, for the Makefile and for trying things by hand::
 
     python -m bmnflow.testing.rucio_server start --dir /tmp/rucio --gridsim-port 8600
@@ -13,6 +16,7 @@ Command line, for the Makefile and for trying things by hand::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -272,7 +276,8 @@ class RucioServer:
         raise TimeoutError(f"the Rucio server did not answer /ping within {timeout} s")
 
     def _save_state(self) -> None:
-        assert self.workdir is not None and self._process is not None
+        assert self.workdir is not None
+        assert self._process is not None
         state = {"pid": self._process.pid, "port": self.port, "gridsim_port": self.gridsim_port}
         (self.workdir / _STATE_FILE).write_text(json.dumps(state))
 
@@ -333,9 +338,7 @@ class RucioServer:
         for source in BMN_RSES:
             for destination in BMN_RSES:
                 if source != destination:
-                    self._create(
-                        f"/rses/{source}/distances/{destination}", {"distance": 1}
-                    )
+                    self._create(f"/rses/{source}/distances/{destination}", {"distance": 1})
 
     def _protocol(self, rse: str) -> dict[str, Any]:
         operations = {"read": 1, "write": 1, "delete": 1}
@@ -455,10 +458,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no Rucio server recorded in {args.dir}", file=sys.stderr)
         return 1
     state = json.loads(state_file.read_text())
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(state["pid"], signal.SIGTERM)
-    except ProcessLookupError:
-        pass
     state_file.unlink()
     return 0
 

@@ -6,6 +6,7 @@ mod bridge;
 mod diagnostics;
 mod errors;
 mod logging;
+mod rucio;
 
 use pyo3::prelude::*;
 
@@ -19,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logging::set_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(logging::stop_logging, m)?)?;
     diagnostics::register(m)?;
+    rucio::register(m)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The Rucio client: its configuration, authenticated requests and newline-delimited JSON.
 
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -291,4 +292,15 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// A path segment with everything but unreserved characters percent-encoded.
 pub(crate) fn segment(value: &str) -> String {
     utf8_percent_encode(value, SEGMENT).to_string()
+}
+
+/// The index ranges of consecutive chunks of at most `size` items out of `len`.
+///
+/// Bulk calls map these ranges, not `&[T]` slices, to futures: a closure taking a borrowed
+/// argument makes the futures fail the `Send` check of a spawned task (rust-lang/rust#64552).
+pub(crate) fn chunk_ranges(len: usize, size: usize) -> impl Iterator<Item = Range<usize>> {
+    let size = size.max(1);
+    (0..len)
+        .step_by(size)
+        .map(move |start| start..(start + size).min(len))
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::bulk::BulkOutcome;
-use super::client::segment;
+use super::client::{chunk_ranges, segment};
 use super::{validate, RucioClient, RucioError};
 use crate::http::Idempotency;
 
@@ -144,31 +144,35 @@ impl RucioClient {
         parent.validate()?;
         check_children(children)?;
 
-        let results: Vec<(&[Did], Result<(), RucioError>)> =
-            futures::stream::iter(children.chunks(self.chunk_size()).map(|chunk| async move {
-                let body = json!({
-                    "attachments": [{
-                        "scope": parent.scope,
-                        "name": parent.name,
-                        "dids": chunk.iter().map(Did::to_json).collect::<Vec<_>>(),
-                    }],
-                    // Children attached already are not an error: a re-run completes.
-                    "ignore_duplicate": true,
-                });
-                let sent = self
-                    .send(
-                        Idempotency::Idempotent,
-                        Method::POST,
-                        ATTACHMENTS,
-                        &[],
-                        Some(&body),
-                    )
-                    .await;
-                (chunk, sent.map(drop))
-            }))
-            .buffer_unordered(self.concurrency())
-            .collect()
-            .await;
+        let results: Vec<(&[Did], Result<(), RucioError>)> = futures::stream::iter(
+            chunk_ranges(children.len(), self.chunk_size()).map(|range| {
+                let chunk = &children[range];
+                async move {
+                    let body = json!({
+                        "attachments": [{
+                            "scope": parent.scope,
+                            "name": parent.name,
+                            "dids": chunk.iter().map(Did::to_json).collect::<Vec<_>>(),
+                        }],
+                        // Children attached already are not an error: a re-run completes.
+                        "ignore_duplicate": true,
+                    });
+                    let sent = self
+                        .send(
+                            Idempotency::Idempotent,
+                            Method::POST,
+                            ATTACHMENTS,
+                            &[],
+                            Some(&body),
+                        )
+                        .await;
+                    (chunk, sent.map(drop))
+                }
+            }),
+        )
+        .buffer_unordered(self.concurrency())
+        .collect()
+        .await;
 
         let mut outcome = BulkOutcome::default();
         for (chunk, result) in results {
@@ -188,24 +192,45 @@ impl RucioClient {
         parent.validate()?;
         check_children(children)?;
         let path = format!("dids/{}/dids", parent.path());
-        futures::stream::iter(children.chunks(self.chunk_size()).map(|chunk| {
-            let body = json!({"dids": chunk.iter().map(Did::to_json).collect::<Vec<_>>()});
-            let path = path.clone();
-            async move {
-                self.send(
-                    Idempotency::Idempotent,
-                    Method::DELETE,
-                    &path,
-                    &[],
-                    Some(&body),
-                )
-                .await
-            }
-        }))
+        futures::stream::iter(
+            chunk_ranges(children.len(), self.chunk_size()).map(|range| {
+                let chunk = &children[range];
+                let body = json!({"dids": chunk.iter().map(Did::to_json).collect::<Vec<_>>()});
+                let path = path.clone();
+                async move {
+                    self.send(
+                        Idempotency::Idempotent,
+                        Method::DELETE,
+                        &path,
+                        &[],
+                        Some(&body),
+                    )
+                    .await
+                }
+            }),
+        )
         .buffer_unordered(self.concurrency())
         .try_collect::<Vec<_>>()
         .await?;
         tracing::info!(did = %parent, count = children.len(), "detached");
+        Ok(())
+    }
+
+    /// Closes a dataset or container: nothing more can be attached, and rules and
+    /// subscriptions treat it as complete.
+    pub async fn close(&self, did: &Did) -> Result<(), RucioError> {
+        did.validate()?;
+        let path = format!("dids/{}/status", did.path());
+        let body = json!({"open": false});
+        self.send(
+            Idempotency::Idempotent,
+            Method::PUT,
+            &path,
+            &[],
+            Some(&body),
+        )
+        .await?;
+        tracing::info!(%did, "closed");
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::bulk::BulkOutcome;
+use super::client::chunk_ranges;
 use super::dids::ATTACHMENTS;
 use super::table::FileRow;
 use super::{validate, Did, RucioClient, RucioError};
@@ -193,29 +194,32 @@ impl RucioClient {
     {
         let body = &body;
         let results: Vec<ChunkResult<'_>> =
-            futures::stream::iter(files.chunks(self.chunk_size()).map(|chunk| async move {
-                let (sent, conflicts) = match self.split_conflicts(chunk).await {
-                    Ok(split) => split,
-                    Err(error) => return ChunkResult::failed(chunk, error),
-                };
-                let result = if sent.is_empty() {
-                    Ok(())
-                } else {
-                    let body = body(&sent);
-                    self.send(
-                        Idempotency::Idempotent,
-                        Method::POST,
-                        path,
-                        &[],
-                        Some(&body),
-                    )
-                    .await
-                    .map(drop)
-                };
-                ChunkResult {
-                    sent,
-                    conflicts,
-                    result,
+            futures::stream::iter(chunk_ranges(files.len(), self.chunk_size()).map(|range| {
+                let chunk = &files[range];
+                async move {
+                    let (sent, conflicts) = match self.split_conflicts(chunk).await {
+                        Ok(split) => split,
+                        Err(error) => return ChunkResult::failed(chunk, error),
+                    };
+                    let result = if sent.is_empty() {
+                        Ok(())
+                    } else {
+                        let body = body(&sent);
+                        self.send(
+                            Idempotency::Idempotent,
+                            Method::POST,
+                            path,
+                            &[],
+                            Some(&body),
+                        )
+                        .await
+                        .map(drop)
+                    };
+                    ChunkResult {
+                        sent,
+                        conflicts,
+                        result,
+                    }
                 }
             }))
             .buffer_unordered(self.concurrency())

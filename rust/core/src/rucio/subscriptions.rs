@@ -24,6 +24,17 @@ pub struct SubscriptionSpec {
 }
 
 impl SubscriptionSpec {
+    fn options(&self) -> Value {
+        json!({
+            "filter": self.filter,
+            "replication_rules": self.replication_rules,
+            "comments": self.comments,
+            "lifetime": self.lifetime,
+            "retroactive": self.retroactive,
+            "dry_run": false,
+        })
+    }
+
     fn validate(&self, name: &str) -> Result<(), RucioError> {
         if name.trim().is_empty() {
             return Err(RucioError::Invalid(
@@ -65,14 +76,7 @@ impl RucioClient {
             segment(self.account()),
             segment(name)
         );
-        let body = json!({"options": {
-            "filter": spec.filter,
-            "replication_rules": spec.replication_rules,
-            "comments": spec.comments,
-            "lifetime": spec.lifetime,
-            "retroactive": spec.retroactive,
-            "dry_run": false,
-        }});
+        let body = json!({"options": spec.options()});
         let response = self
             .send(
                 Idempotency::NotIdempotent,
@@ -89,6 +93,31 @@ impl RucioClient {
         let id = id.trim().trim_matches('"').to_owned();
         tracing::info!(subscription_id = %id, name, "subscription added");
         Ok(id)
+    }
+
+    /// Replaces the filter, rules and options of a subscription of the client's account.
+    pub async fn update_subscription(
+        &self,
+        name: &str,
+        spec: &SubscriptionSpec,
+    ) -> Result<(), RucioError> {
+        spec.validate(name)?;
+        let path = format!(
+            "subscriptions/{}/{}",
+            segment(self.account()),
+            segment(name)
+        );
+        let body = json!({"options": spec.options()});
+        self.send(
+            Idempotency::Idempotent,
+            Method::PUT,
+            &path,
+            &[],
+            Some(&body),
+        )
+        .await?;
+        tracing::info!(name, "subscription updated");
+        Ok(())
     }
 
     /// One subscription of `account` (the client's own when unset) by name.

@@ -1,0 +1,3 @@
+"""bmnflow Airflow hooks."""
+
+from __future__ import annotations

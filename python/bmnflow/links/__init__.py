@@ -1,0 +1,3 @@
+"""bmnflow Airflow links."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""bmnflow Airflow operators."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""bmnflow Airflow sensors."""
+
+from __future__ import annotations

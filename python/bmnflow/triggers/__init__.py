@@ -1,0 +1,3 @@
+"""bmnflow Airflow triggers."""
+
+from __future__ import annotations
