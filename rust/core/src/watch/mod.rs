@@ -9,11 +9,13 @@
 
 mod budget;
 mod config;
+mod connection;
 mod group;
 mod interval;
 mod key;
 mod outcome;
 mod poller;
+pub mod services;
 mod source;
 mod stats;
 mod watcher;
@@ -23,6 +25,7 @@ mod tests;
 
 pub use budget::{Budget, TokenBucket};
 pub use config::WatchConfig;
+pub use connection::{Connection, ENV_PREFIX};
 pub use group::{ObjectSnapshot, Progress};
 pub use key::{ObjectKind, SourceKey};
 pub use outcome::{Observation, Outcome};

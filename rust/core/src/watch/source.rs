@@ -16,6 +16,13 @@ pub trait Source: Send + Sync + 'static {
     /// The endpoint, identity and kind this source answers for.
     fn key(&self) -> &SourceKey;
 
+    /// Refuses an id the service could never know (a PanDA task id that is not a number),
+    /// before anything is sent.
+    fn validate(&self, id: &str) -> Result<(), String> {
+        let _ = id;
+        Ok(())
+    }
+
     /// Reads the current state of `ids`, as few requests as the service allows.
     ///
     /// Ids missing from the answer are taken as not yet known and asked again later.

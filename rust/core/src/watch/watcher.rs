@@ -77,7 +77,7 @@ impl Watcher {
     /// Starts waiting on object `id` of `source`, or joins the wait already on it.
     ///
     /// A source whose key already has a poll loop is not used: the loop's own source answers.
-    /// Must be called inside a tokio runtime. Fails, before anything is sent, on an empty id.
+    /// Must be called inside a tokio runtime. Fails, before anything is sent, on an id the source refuses.
     pub fn wait(&self, source: Arc<dyn Source>, id: &str) -> Result<Wait, SourceError> {
         if id.trim().is_empty() || id.contains(',') {
             return Err(SourceError::new(
@@ -86,6 +86,13 @@ impl Watcher {
                     "invalid {} id {id:?}: empty or with a comma",
                     source.key().kind
                 ),
+            ));
+        }
+
+        if let Err(reason) = source.validate(id) {
+            return Err(SourceError::new(
+                ErrorKind::InvalidInput,
+                format!("invalid {} id {id:?}: {reason}", source.key().kind),
             ));
         }
 
