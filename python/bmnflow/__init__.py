@@ -11,9 +11,12 @@ import logging
 
 from bmnflow import _core
 
+# The function shadows its module's name on the package, so `bmnflow.split(files)` works.
+from bmnflow.split import split
+
 __version__: str = _core.__version__
 
-__all__ = ["__version__", "sync_log_level"]
+__all__ = ["__version__", "split", "sync_log_level"]
 
 
 def sync_log_level() -> None:

@@ -7,6 +7,7 @@ mod diagnostics;
 mod errors;
 mod logging;
 mod rucio;
+mod split;
 
 use pyo3::prelude::*;
 
@@ -21,5 +22,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logging::stop_logging, m)?)?;
     diagnostics::register(m)?;
     rucio::register(m)?;
+    split::register(m)?;
     Ok(())
 }
