@@ -160,3 +160,24 @@ class RucioClient:
     ) -> None: ...
     def get_subscription(self, name: str, *, account: str | None = None) -> dict[str, Any]: ...
     def list_subscriptions(self, *, account: str | None = None) -> list[dict[str, Any]]: ...
+
+class split:
+    @staticmethod
+    def split_files(
+        files: object,
+        secondaries: list[tuple[object, float | None, bool, bool]],
+        *,
+        n_files_per_job: int | None = None,
+        n_gb_per_job: float | None = None,
+        n_events_per_job: int | None = None,
+        max_files_per_job: int | None = None,
+        n_events_per_file: int | None = None,
+        output_allowance: int | None = None,
+        boundaries: list[str] = ...,
+    ) -> tuple[Any, Any]:
+        """Splits an Arrow file list into jobs: ``(pieces, jobs)`` as pyarrow Tables."""
+    @staticmethod
+    def monte_carlo(
+        n_events: int, n_events_per_job: int, *, first_event: int = 1, seed_offset: int = 0
+    ) -> Any:
+        """Cuts Monte Carlo events into jobs: a pyarrow Table with first event and seed."""
