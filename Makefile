@@ -12,7 +12,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(HOME)/.cargo/bin:$(PATH)
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: test env clients-env build lint rust-test py-test lock clean
+.PHONY: test env clients-env jedi-env build lint rust-test py-test lock clean
 
 ## env: the project's virtual environment, installed from requirements/dev.lock.
 env: $(VENV)/.synced
@@ -33,6 +33,15 @@ clients-env: .venv-clients/.synced
 	uv pip sync --python .venv-clients/bin/python requirements/clients.lock
 	touch $@
 
+## jedi-env: PanDA's JEDI job splitter (panda-server-source, panda-common) in its own
+## environment, the peer of the splitter's differential test and benchmark.
+jedi-env: .venv-jedi/.synced
+
+.venv-jedi/.synced: requirements/jedi.lock | env
+	test -x .venv-jedi/bin/python || python3 -m venv .venv-jedi
+	uv pip sync --python .venv-jedi/bin/python requirements/jedi.lock
+	touch $@
+
 ## build: the extension into the environment, and the sidecar and gridsim binaries.
 build: env
 	maturin develop --release --uv
@@ -48,18 +57,20 @@ lint: env
 rust-test:
 	cargo test --locked --workspace
 
-py-test: build clients-env
+py-test: build clients-env jedi-env
 	pytest
 
 ## test: everything CI checks.
 test: lint rust-test py-test
 
-## lock: re-resolves the committed locks after a change of pyproject.toml or clients.in.
+## lock: re-resolves the committed locks after a change of pyproject.toml, clients.in or jedi.in.
 lock:
 	uv pip compile pyproject.toml --extra dev -p 3.11 --python-platform x86_64-manylinux_2_28 \
 		--no-header -o requirements/dev.lock
 	uv pip compile requirements/clients.in -p 3.11 --python-platform x86_64-manylinux_2_28 \
 		--no-header -o requirements/clients.lock
+	uv pip compile requirements/jedi.in -p 3.11 --python-platform x86_64-manylinux_2_28 \
+		--no-header -o requirements/jedi.lock
 
 clean:
 	cargo clean
