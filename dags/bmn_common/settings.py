@@ -43,5 +43,8 @@ POLICIES = Path(
 #: Where lineage manifests are written (one Parquet file per run).
 MANIFESTS = Path(os.environ.get("BMN_MANIFESTS", "/eos/nica/bmn/exp/manifests"))
 
+#: Seconds before the first status poll of a PanDA task (the interval then grows).
+PANDA_POLL_INTERVAL = float(os.environ.get("BMN_PANDA_POLL_INTERVAL", "30"))
+
 #: Seconds between two looks of the asset watchers.
 WATCH_INTERVAL = float(os.environ.get("BMN_WATCH_INTERVAL", "10"))
