@@ -31,6 +31,8 @@ struct Inner {
     config: WatchConfig,
     groups: Mutex<HashMap<SourceKey, Arc<Group>>>,
     buckets: Mutex<HashMap<String, Arc<TokenBucket>>>,
+    // Kept across idle spells, so that the counters of a key only ever grow.
+    stats: Mutex<HashMap<SourceKey, Arc<Stats>>>,
     rng: Mutex<StdRng>,
 }
 
@@ -64,6 +66,7 @@ impl Watcher {
                 config,
                 groups: Mutex::new(HashMap::new()),
                 buckets: Mutex::new(HashMap::new()),
+                stats: Mutex::new(HashMap::new()),
                 rng: Mutex::new(rng),
             }),
         }
@@ -130,6 +133,19 @@ impl Watcher {
         snapshots
     }
 
+    /// The counters of every key polled since the watcher started, idle ones included.
+    pub fn stats(&self) -> Vec<(SourceKey, StatsSnapshot)> {
+        let mut stats: Vec<(SourceKey, StatsSnapshot)> = self
+            .inner
+            .stats
+            .lock()
+            .iter()
+            .map(|(key, stats)| (key.clone(), stats.snapshot()))
+            .collect();
+        stats.sort_by(|a, b| a.0.cmp(&b.0));
+        stats
+    }
+
     fn start_group(&self, source: Arc<dyn Source>) -> Arc<Group> {
         let inner = &self.inner;
         let key = source.key().clone();
@@ -144,7 +160,7 @@ impl Watcher {
                 ))
             })
             .clone();
-        let stats = Arc::new(Stats::default());
+        let stats = inner.stats.lock().entry(key.clone()).or_default().clone();
         let group = Arc::new(Group::new(
             source,
             Budget::new(bucket, stats.clone()),
