@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bmnflow.testing.airflow_home import COMPONENTS, AirflowHome
+from bmnflow.testing.gridsim import GridSim
 from bmnflow.testing.rucio_server import RucioServer, free_port
 
 
@@ -23,6 +24,14 @@ def gridsim_port() -> int:
     """The loopback port of the embedded grid, fixed for the session so that the Rucio
     topology can name its storage and FTS before the grid starts."""
     return free_port()
+
+
+@pytest.fixture(scope="session")
+def gridsim(gridsim_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GridSim]:
+    """The embedded grid on ``gridsim_port``: FTS, PanDA and the BM@N RSEs' storage folders,
+    shared by the whole session."""
+    with GridSim(root=tmp_path_factory.mktemp("gridsim"), port=gridsim_port) as grid:
+        yield grid
 
 
 @pytest.fixture(scope="session")

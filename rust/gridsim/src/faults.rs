@@ -279,7 +279,12 @@ impl TransferFaults {
                 return Some(reason.clone());
             }
         }
-        let key = fnv1a(destination.as_bytes()) ^ u64::from(attempt).rotate_left(48);
+        // The URL's path only: the same files fail whatever port the grid listens on.
+        let path = destination
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+            .unwrap_or(destination);
+        let key = fnv1a(path.as_bytes()) ^ u64::from(attempt).rotate_left(48);
         (unit(mix(self.seed, key)) < self.rate).then(|| self.reason.clone())
     }
 }
@@ -380,9 +385,14 @@ mod tests {
         };
         let a = TransferFaults::new(11, &config);
         let b = TransferFaults::new(11, &config);
-        let names: Vec<String> = (0..100).map(|i| format!("http://h/s/b/f{i}")).collect();
+        let names: Vec<String> = (0..100).map(|i| format!("http://h:1/s/b/f{i}")).collect();
         let first: Vec<_> = names.iter().map(|n| a.failure("src", n, 0)).collect();
-        let again: Vec<_> = names.iter().rev().map(|n| b.failure("src", n, 0)).collect();
+        let moved = |n: &String| n.replace("h:1", "127.0.0.1:2");
+        let again: Vec<_> = names
+            .iter()
+            .rev()
+            .map(|n| b.failure("src", &moved(n), 0))
+            .collect();
         assert_eq!(first, again.into_iter().rev().collect::<Vec<_>>());
         let failed = first.iter().filter(|r| r.is_some()).count();
         assert!((30..70).contains(&failed));

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use axum::middleware::from_fn_with_state;
+use axum::extract::Request;
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
@@ -73,8 +75,37 @@ pub fn guarded(routes: Router, state: &AppState, api: Api) -> Router {
         .layer(from_fn_with_state(state.faults(api), faults::inject))
 }
 
-/// The whole application.
+/// The whole application, behind slash merging.
 pub fn router(state: &AppState) -> Router {
+    Router::new()
+        .fallback_service(routes(state))
+        .layer(axum::middleware::from_fn(merge_slashes))
+}
+
+/// Collapses repeated slashes before routing, as FTS's web framework does: the official
+/// client joins its endpoint and paths with an extra slash (`/fts//jobs`).
+async fn merge_slashes(mut request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    if uri.path().contains("//") {
+        let mut path = String::with_capacity(uri.path().len());
+        for c in uri.path().chars() {
+            if !(c == '/' && path.ends_with('/')) {
+                path.push(c);
+            }
+        }
+        let target = match uri.query() {
+            Some(query) => format!("{path}?{query}"),
+            None => path,
+        };
+        if let Ok(merged) = target.parse() {
+            *request.uri_mut() = merged;
+        }
+    }
+    next.run(request).await
+}
+
+/// Every API's routes.
+fn routes(state: &AppState) -> Router {
     let storage_routes = Router::new()
         .route("/{*path}", get(storage::serve))
         .with_state(state.storage.clone());
