@@ -186,20 +186,31 @@ class AirflowHome:
         self.cli("dags", "trigger", dag_id, "--conf", json.dumps(conf or {}))
 
     def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
-        """The runs of ``dag_id``, oldest first, read from the metadata database."""
+        """The runs of ``dag_id``, oldest first, read from the metadata database: ``run_id``,
+        ``state``, ``run_type``, ``conf``, ``start_date``, ``end_date`` (ISO text)."""
+        columns = ("run_id", "state", "run_type", "conf", "start_date", "end_date")
         rows = self._query(
-            "SELECT run_id, state, run_type, conf FROM dag_run WHERE dag_id = ? ORDER BY id",
-            (dag_id,),
+            f"SELECT {', '.join(columns)} FROM dag_run WHERE dag_id = ? ORDER BY id", (dag_id,)
         )
-        return [dict(zip(("run_id", "state", "run_type", "conf"), r, strict=True)) for r in rows]
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """The task instances of one run: ``task_id``, ``map_index``, ``state``,
+        ``start_date``, ``end_date``, ``try_number``."""
+        columns = ("task_id", "map_index", "state", "start_date", "end_date", "try_number")
+        rows = self._query(
+            f"SELECT {', '.join(columns)} FROM task_instance WHERE dag_id = ? AND run_id = ?",
+            (dag_id, run_id),
+        )
+        return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
         """Task id -> state of one run (mapped tasks by ``task_id[index]``)."""
-        rows = self._query(
-            "SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ? AND run_id = ?",
-            (dag_id, run_id),
-        )
-        return {(t if m < 0 else f"{t}[{m}]"): s for t, m, s in rows}
+        states = {}
+        for ti in self.task_instances(dag_id, run_id):
+            index = ti["map_index"]
+            states[ti["task_id"] if index < 0 else f"{ti['task_id']}[{index}]"] = ti["state"]
+        return states
 
     def wait_for_runs(
         self, dag_id: str, count: int, timeout: float, poll: float = 2.0
