@@ -139,6 +139,10 @@ class AirflowHome:
         """The components still running."""
         return [name for name, p in self._processes.items() if p.poll() is None]
 
+    def process_groups(self) -> list[int]:
+        """The process group of each running component (each leads its own)."""
+        return [p.pid for p in self._processes.values() if p.poll() is None]
+
     def __enter__(self) -> AirflowHome:
         self.migrate()
         self.start()
@@ -189,7 +193,7 @@ class AirflowHome:
         """The runs of ``dag_id``, oldest first, read from the metadata database: ``run_id``,
         ``state``, ``run_type``, ``conf``, ``start_date``, ``end_date`` (ISO text)."""
         columns = ("run_id", "state", "run_type", "conf", "start_date", "end_date")
-        rows = self._query(
+        rows = self.query(
             f"SELECT {', '.join(columns)} FROM dag_run WHERE dag_id = ? ORDER BY id", (dag_id,)
         )
         return [dict(zip(columns, row, strict=True)) for row in rows]
@@ -198,7 +202,7 @@ class AirflowHome:
         """The task instances of one run: ``task_id``, ``map_index``, ``state``,
         ``start_date``, ``end_date``, ``try_number``."""
         columns = ("task_id", "map_index", "state", "start_date", "end_date", "try_number")
-        rows = self._query(
+        rows = self.query(
             f"SELECT {', '.join(columns)} FROM task_instance WHERE dag_id = ? AND run_id = ?",
             (dag_id, run_id),
         )
@@ -230,7 +234,9 @@ class AirflowHome:
                 raise TimeoutError(f"{dag_id}: {count} finished runs expected, have {states}")
             time.sleep(poll)
 
-    def _query(self, sql: str, parameters: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Runs a read-only query on the metadata database (an empty answer before the
+        tables exist)."""
         # Read-only and short, so that the components' writes are never held up.
         uri = f"file:{self.database}?mode=ro"
         with sqlite3.connect(uri, uri=True, timeout=30) as connection:

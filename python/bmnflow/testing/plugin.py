@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bmnflow.testing.airflow_home import COMPONENTS, AirflowHome
+from bmnflow.testing.embedded_grid import grid_connections as _grid_connections
 from bmnflow.testing.gridsim import GridSim
 from bmnflow.testing.rucio_server import RucioServer, free_port
 
@@ -101,3 +102,10 @@ def airflow_deployment(
     yield deploy
     for home in started:
         home.stop()
+
+
+@pytest.fixture
+def grid_connections(rucio_server: RucioServer, gridsim: GridSim) -> dict[str, Any]:
+    """Airflow connections ``rucio_default``, ``panda_default`` and ``fts_default`` to the
+    session's Rucio server and gridsim, for ``airflow_deployment(dags, connections=...)``."""
+    return _grid_connections(rucio_server, gridsim)
