@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bmnflow_core::watch::{
-    Answer, Budget, ObjectKind, Observation, Outcome, Source, SourceError, SourceKey, WatchConfig,
-    Watcher,
+    Answer, Budget, ObjectKind, Observation, Outcome, Source, SourceError, SourceKey, WaitReport,
+    WatchConfig, Watcher,
 };
 use bmnflow_core::ErrorKind;
 use futures::future::BoxFuture;
@@ -16,7 +16,6 @@ use serde_json::{json, Value};
 
 use crate::app::{router, AppState};
 use crate::sources::Sources;
-use crate::wait::WaitResponse;
 
 /// FTS jobs whose states the test sets; every read is counted.
 struct Jobs {
@@ -122,7 +121,7 @@ async fn a_long_poll_returns_the_ended_objects_and_the_states_of_the_rest() {
         "timeout": 30});
     let (status, body) = post(&base, request).await;
     assert_eq!(status, 200, "{body}");
-    let answer: WaitResponse = serde_json::from_value(body).unwrap();
+    let answer: WaitReport = serde_json::from_value(body).unwrap();
     assert_eq!(
         answer.ended.get("j2"),
         Some(&Outcome::Terminal {

@@ -1,16 +1,15 @@
 //! `POST /v1/wait`: the long poll. It returns when any of the objects ended, or at its
 //! timeout with none ended; the client asks again for the rest.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bmnflow_core::watch::{first_outcomes, ObjectKind, Outcome, SourceError, Wait};
+use bmnflow_core::watch::{wait_some, ObjectKind, SourceError, WaitReport};
 use bmnflow_core::ErrorKind;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::AppState;
@@ -35,15 +34,6 @@ pub struct WaitRequest {
     pub timeout: Option<f64>,
 }
 
-/// The answer of `POST /v1/wait`.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
-pub struct WaitResponse {
-    /// The objects that ended, with their outcome.
-    pub ended: BTreeMap<String, Outcome>,
-    /// The others, with their last known state.
-    pub pending: BTreeMap<String, Option<String>>,
-}
-
 /// Waits on the objects of the request; see the module documentation.
 pub async fn wait(State(state): State<AppState>, Json(request): Json<WaitRequest>) -> Response {
     state.metrics.count_wait_request();
@@ -53,7 +43,7 @@ pub async fn wait(State(state): State<AppState>, Json(request): Json<WaitRequest
     }
 }
 
-async fn run(state: &AppState, request: WaitRequest) -> Result<WaitResponse, SourceError> {
+async fn run(state: &AppState, request: WaitRequest) -> Result<WaitReport, SourceError> {
     let invalid = |message: String| SourceError::new(ErrorKind::InvalidInput, message);
     let kind: ObjectKind = request.kind.parse().map_err(invalid)?;
     if request.ids.is_empty() || request.ids.len() > MAX_IDS {
@@ -71,30 +61,7 @@ async fn run(state: &AppState, request: WaitRequest) -> Result<WaitResponse, Sou
     };
 
     let source = state.sources.source(kind, &request.conn_id)?;
-    let mut ids = request.ids;
-    ids.sort();
-    ids.dedup();
-    let mut waits: Vec<Wait> = ids
-        .iter()
-        .map(|id| state.watcher.wait(source.clone(), id))
-        .collect::<Result<_, _>>()?;
-
-    let ended = tokio::time::timeout(timeout, first_outcomes(&mut waits))
-        .await
-        .unwrap_or_default();
-    let mut response = WaitResponse {
-        ended: BTreeMap::new(),
-        pending: BTreeMap::new(),
-    };
-    for (index, outcome) in ended {
-        response.ended.insert(ids[index].clone(), outcome);
-    }
-    for wait in &waits {
-        if !response.ended.contains_key(wait.id()) {
-            response.pending.insert(wait.id().to_owned(), wait.state());
-        }
-    }
-    Ok(response)
+    wait_some(&state.watcher, source, &request.ids, timeout).await
 }
 
 /// An error as JSON `{kind, message}`, with the HTTP status of its kind.

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use super::SourceError;
+use crate::error::ErrorKind;
+
 use crate::http::BackoffConfig;
 
 /// The settings shared by every poll loop of a watcher.
@@ -55,5 +58,70 @@ impl Default for WatchConfig {
                 base: 3.0,
             },
         }
+    }
+}
+
+impl WatchConfig {
+    /// The defaults, changed by `BMNFLOW_WATCH_MIN_INTERVAL` and `BMNFLOW_WATCH_MAX_INTERVAL`
+    /// (seconds), `BMNFLOW_WATCH_REQUESTS_PER_SECOND` and `BMNFLOW_WATCH_BURST`; a value
+    /// that does not parse is ignored with a warning.
+    pub fn from_env() -> Self {
+        Self::from_vars(|name| std::env::var(name).ok()).unwrap_or_else(|error| {
+            tracing::warn!(%error, "ignoring the BMNFLOW_WATCH_* settings");
+            Self::default()
+        })
+    }
+
+    /// The defaults, changed by the variables `var` gives.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, SourceError> {
+        let number = |name: &str| -> Result<Option<f64>, SourceError> {
+            let Some(text) = var(name) else {
+                return Ok(None);
+            };
+            match text.trim().parse::<f64>() {
+                Ok(value) if value.is_finite() && value > 0.0 => Ok(Some(value)),
+                _ => Err(SourceError::new(
+                    ErrorKind::Configuration,
+                    format!("{name}={text:?} must be a positive number"),
+                )),
+            }
+        };
+        let mut config = Self::default();
+        if let Some(seconds) = number("BMNFLOW_WATCH_MIN_INTERVAL")? {
+            config.min_interval = Duration::from_secs_f64(seconds);
+        }
+        if let Some(seconds) = number("BMNFLOW_WATCH_MAX_INTERVAL")? {
+            config.max_interval = Duration::from_secs_f64(seconds);
+        }
+        config.max_interval = config.max_interval.max(config.min_interval);
+        if let Some(rate) = number("BMNFLOW_WATCH_REQUESTS_PER_SECOND")? {
+            config.requests_per_second = rate;
+        }
+        if let Some(burst) = number("BMNFLOW_WATCH_BURST")? {
+            config.burst = burst as u32;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_change_the_defaults_and_bad_values_are_refused() {
+        let vars = |name: &str| match name {
+            "BMNFLOW_WATCH_MIN_INTERVAL" => Some("2".to_owned()),
+            "BMNFLOW_WATCH_MAX_INTERVAL" => Some("10.5".to_owned()),
+            _ => None,
+        };
+        let config = WatchConfig::from_vars(vars).unwrap();
+        assert_eq!(config.min_interval, Duration::from_secs(2));
+        assert_eq!(config.max_interval, Duration::from_millis(10500));
+        assert_eq!(config.burst, WatchConfig::default().burst);
+
+        let bad = |name: &str| (name == "BMNFLOW_WATCH_BURST").then(|| "-1".to_owned());
+        let error = WatchConfig::from_vars(bad).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::Configuration);
     }
 }

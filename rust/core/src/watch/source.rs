@@ -118,3 +118,13 @@ impl SourceError {
         )
     }
 }
+
+impl ServiceError for SourceError {
+    fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    fn service(&self) -> &'static str {
+        "watch"
+    }
+}
