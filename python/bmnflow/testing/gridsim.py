@@ -140,6 +140,11 @@ class GridSim:
         return f"{self.url}/api/v1"
 
     @property
+    def pid(self) -> int | None:
+        """The process id while running."""
+        return self._process.pid if self._process is not None else None
+
+    @property
     def config_path(self) -> Path:
         """The TOML file written at start."""
         return self.root / "gridsim.toml"

@@ -1,4 +1,7 @@
 //! Bearer-token authentication shared by the APIs; open mode when no token is configured.
+//!
+//! Limitation: no X.509 client certificates (gridsim serves plain http) and no FTS delegation
+//! endpoints; tokens are compared as configured, not validated as JWTs (`iss`, `aud`).
 
 use std::sync::Arc;
 

@@ -4,6 +4,9 @@
 //! The loop wakes on submissions and completions, and at least every 200 ms. Transfers run
 //! as tasks paced by the link's bandwidth share: the real copy, then a wait until the
 //! simulated duration is reached.
+//!
+//! Limitation: jobs live in memory only; a restart of gridsim forgets them (clients then see
+//! 404, as after a purge). Staging (`bring_online`) is a fixed delay, not a tape model.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

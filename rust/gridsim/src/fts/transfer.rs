@@ -4,6 +4,9 @@
 //! The copy goes to a hidden part file next to the destination; the store renames it into
 //! place only if the transfer was not canceled meanwhile, so a destination never holds a
 //! partial file.
+//!
+//! Limitation: only ADLER32 is verified; a checksum of another algorithm (MD5) is accepted
+//! and not compared.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
