@@ -36,6 +36,7 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "operators": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.operators.rucio"]},
+            {"integration-name": "PanDA", "python-modules": ["bmnflow.operators.split"]},
         ],
         "sensors": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.sensors.rucio"]},
