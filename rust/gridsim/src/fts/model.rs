@@ -129,7 +129,7 @@ impl ChecksumCheck {
     }
 }
 
-/// One FTS job.
+/// One FTS job; fields not documented here are FTS's `t_job` columns of the same name.
 #[derive(Debug)]
 pub struct Job {
     pub id: Uuid,
@@ -147,7 +147,8 @@ pub struct Job {
     pub files: Vec<FileRow>,
 }
 
-/// The parameters of a job that are stored and reported but rarely read.
+/// The parameters of a job that are stored and reported but rarely read; undocumented fields
+/// are FTS's `t_job` columns of the same name.
 #[derive(Debug)]
 pub struct JobParams {
     pub user_dn: Arc<str>,
@@ -175,7 +176,8 @@ pub struct JobParams {
     pub job_metadata: Box<str>,
 }
 
-/// One source-destination pair of a job.
+/// One source-destination pair of a job; undocumented fields are FTS's `t_file` columns of the
+/// same name.
 #[derive(Debug)]
 pub struct FileRow {
     pub file_id: u64,

@@ -513,7 +513,9 @@ impl Store {
             })
             .collect();
         let priority = job.priority;
-        for (link, entry) in waiting {
+        // Rows waiting for a retry delay are queued when it is over, at the new priority.
+        let delayed: Vec<Entry> = self.delayed.iter().map(|(_, _, e)| *e).collect();
+        for (link, entry) in waiting.into_iter().filter(|(_, e)| !delayed.contains(e)) {
             self.push(link, priority, entry);
         }
     }
