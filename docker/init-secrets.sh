@@ -56,4 +56,6 @@ if $staging; then
     secret rucio.cfg sed -e "s/@RUCIO_DB_PASSWORD@/$rucio_db/" \
         -e "s/@RUCIO_ROOT_PASSWORD@/$rucio_root/" "$here/examples/rucio.cfg.example" >/dev/null
     secret gridsim.toml cat "$here/examples/gridsim.toml.example" >/dev/null
+    secret staging-connections.env sed -e "s/@RUCIO_ROOT_PASSWORD@/$rucio_root/" \
+        "$here/examples/staging-connections.env.example" >/dev/null
 fi

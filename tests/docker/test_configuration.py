@@ -101,52 +101,77 @@ def test_each_database_and_its_clients_share_one_password(
     assert rucio_cfg["bootstrap"]["userpass_pwd"] == _secret(deployment, "rucio_root_password")
 
 
-def _example_connections() -> dict[str, tuple[str, bool]]:
-    """Connection URIs of connections.env.example: {id: (uri, is_staging)}; the staging
-    variants are the commented lines."""
-    found: dict[str, tuple[str, bool]] = {}
-    text = (DOCKER / "examples" / "connections.env.example").read_text()
-    for match in re.finditer(r"(?m)^(# )?AIRFLOW_CONN_(\w+)=(\S+)$", text):
-        staging = bool(match[1])
-        found[f"{match[2].lower()}{'@staging' if staging else ''}"] = (match[3], staging)
+def _connections(text: str) -> dict[str, str]:
+    """The ``AIRFLOW_CONN_<ID>`` values of an env file, by connection id, unquoted."""
+    found = {}
+    for match in re.finditer(r"(?m)^AIRFLOW_CONN_(\w+)=(.+)$", text):
+        found[match[1].lower()] = match[2].strip("'")
     return found
 
 
-def _connection(uri: str):
+def _connection(conn_id: str, value: str):
     from airflow.models.connection import Connection
 
-    return Connection(conn_id="example", uri=uri)
+    if value.startswith("{"):
+        return Connection.from_json(value, conn_id=conn_id)
+    return Connection(conn_id=conn_id, uri=value)
 
 
-@pytest.mark.parametrize(("name", "example"), sorted(_example_connections().items()))
-def test_connection_examples_carry_no_secret_and_name_mounted_files(
-    services: dict[str, Any], name: str, example: tuple[str, bool]
+def _check_against_the_provider_forms(connection) -> None:
+    forms = {c["connection-type"]: c for c in get_provider_info()["connection-types"]}
+    assert connection.conn_type in forms
+    # Every extra is a field of the provider's connection form for that type.
+    assert set(connection.extra_dejson) <= set(forms[connection.conn_type]["conn-fields"])
+
+
+PRODUCTION_CONNECTIONS = _connections((DOCKER / "examples" / "connections.env.example").read_text())
+
+
+@pytest.mark.parametrize("conn_id", sorted(PRODUCTION_CONNECTIONS))
+def test_production_connections_carry_no_secret_and_name_mounted_files(
+    services: dict[str, Any], conn_id: str
 ):
-    uri, staging = example
-    connection = _connection(uri)
+    connection = _connection(conn_id, PRODUCTION_CONNECTIONS[conn_id])
 
-    assert connection.conn_type in {"rucio", "panda", "fts"}
+    _check_against_the_provider_forms(connection)
     assert connection.password is None
     assert connection.login is None
-    declared = {c["connection-type"] for c in get_provider_info().get("connection-types", [])}
-    if declared:
-        assert connection.conn_type in declared
+    assert connection.host.startswith("https://")
 
     # Every credential file it names is inside a read-only mount of Airflow and the sidecar.
-    readers = ("airflow-worker", "airflow-triggerer", "bmnflow-sidecar")
-    for value in connection.extra_dejson.values():
-        if str(value).startswith("/"):
-            for reader in readers:
-                mounts = [v["target"] for v in services[reader]["volumes"] if isinstance(v, dict)]
-                assert any(value.startswith(f"{m}/") or value == m for m in mounts), value
+    paths = [v for v in connection.extra_dejson.values() if str(v).startswith("/")]
+    assert paths
+    for reader in ("airflow-worker", "airflow-triggerer", "bmnflow-sidecar"):
+        mounts = [v["target"] for v in services[reader]["volumes"] if isinstance(v, dict)]
+        for path in paths:
+            assert any(path == m or path.startswith(f"{m}/") for m in mounts), (reader, path)
 
-    if staging:
-        # The stand-ins are reached by service name on the container port they listen on.
-        listens = {"rucio-server": 80, "gridsim": 8780}
-        assert listens.get(connection.host) == connection.port, uri
-        assert "staging" in services[connection.host]["profiles"]
-    else:
-        assert connection.extra_dejson["scheme"] == "https"
+
+def test_production_connections_cover_every_service(services: dict[str, Any]):
+    assert set(PRODUCTION_CONNECTIONS) == {"rucio_default", "panda_default", "fts_default"}
+
+
+def test_staging_connections_reach_the_stand_ins_with_the_bootstrapped_identity(
+    deployment: Deployment, services: dict[str, Any]
+):
+    text = _secret(deployment, "staging-connections.env")
+    staging = {k: _connection(k, v) for k, v in _connections(text).items()}
+    assert set(staging) == set(PRODUCTION_CONNECTIONS)
+
+    listens = {"rucio-server": 80, "gridsim": 8780}
+    for connection in staging.values():
+        _check_against_the_provider_forms(connection)
+        url = urlsplit(connection.host)
+        service = url.hostname
+        assert "staging" in services[service]["profiles"]
+        assert (url.port or connection.port) == listens[service]
+
+    rucio = staging["rucio_default"]
+    rucio_cfg = configparser.ConfigParser()
+    rucio_cfg.read_string(_secret(deployment, "rucio.cfg"))
+    assert rucio.login == rucio_cfg["bootstrap"]["userpass_identity"]
+    assert rucio.password == _secret(deployment, "rucio_root_password")
+    assert staging["fts_default"].host.endswith("/fts")
 
 
 def test_the_gridsim_example_serves_the_bmn_rses_from_its_volume(services: dict[str, Any]):
