@@ -30,13 +30,12 @@ def test_http_errors_repeat_with_the_seed(tmp_path: Path):
     assert other != first
 
 
-def test_dropped_connections_give_no_answer(tmp_path: Path):
-    config = {"faults": {"storage": {"drop_rate": 1.0}}}
-    with GridSim(root=tmp_path, config=config) as grid:
-        source, _ = put_file(grid, "LHEP_DISK", "drop/f1")
-        with pytest.raises(requests.exceptions.RequestException):
-            requests.get(source, timeout=10)
-        assert requests.get(f"{grid.fts_url}/whoami").status_code == 200
+def test_dropped_connections_give_no_answer(gridsim_factory):
+    grid = gridsim_factory(config={"faults": {"storage": {"drop_rate": 1.0}}})
+    source, _ = put_file(grid, "LHEP_DISK", "drop/f1")
+    with pytest.raises(requests.exceptions.RequestException):
+        requests.get(source, timeout=10)
+    assert requests.get(f"{grid.fts_url}/whoami").status_code == 200
 
 
 def test_transfer_failures_by_name_carry_the_configured_reason(tmp_path: Path):

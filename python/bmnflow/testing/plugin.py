@@ -35,6 +35,22 @@ def gridsim(gridsim_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield grid
 
 
+@pytest.fixture
+def gridsim_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., GridSim]]:
+    """Starts grids of a test's own, e.g. with faults: ``gridsim_factory(config={"faults":
+    {"seed": 3, "fts": {"error_rate": 0.2}}})``; each is stopped when the test ends."""
+    started: list[GridSim] = []
+
+    def start(config: dict[str, Any] | None = None, port: int = 0) -> GridSim:
+        grid = GridSim(root=tmp_path_factory.mktemp("gridsim"), port=port, config=config or {})
+        started.append(grid)
+        return grid.start()
+
+    yield start
+    for grid in started:
+        grid.stop()
+
+
 @pytest.fixture(scope="session")
 def rucio_server(
     gridsim_port: int, tmp_path_factory: pytest.TempPathFactory
