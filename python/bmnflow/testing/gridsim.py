@@ -217,17 +217,20 @@ class GridSim:
         self.stop()
         raise TimeoutError(f"gridsim did not listen within {timeout} s: {self._tail()}")
 
-    def stop(self) -> None:
-        """Stops the process (SIGTERM, then SIGKILL after 15 s)."""
+    def stop(self) -> int | None:
+        """Stops the process (SIGTERM, then SIGKILL after 15 s); returns its exit code, or
+        ``None`` when it was not running."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return process.returncode
 
     def _tail(self) -> str:
         if not self.log_path.exists():
