@@ -172,25 +172,31 @@ def test_multiple_replicas_fall_back_to_the_next_source(grid: GridSim, fts: requ
     assert read(grid.path_of(destination)) == data
 
 
-def test_cancel_and_terminal_jobs_are_not_modified(grid: GridSim, fts: requests.Session):
+def test_cancel_and_terminal_jobs_are_not_modified(gridsim_factory):
+    # Slow transfers (seconds each), so that the cancel lands while copies run and wait.
+    slow = gridsim_factory(config={"fts": {"time_scale": 20}})
+    session = requests.Session()
     files = []
-    for i in range(30):
-        source, data = put_file(grid, "LHEP_DISK", f"cancel/f{i}", size=2_000_000)
-        files.append(transfer(source, grid.pfn("DLNP_DISK", f"cancel/f{i}"), data))
-    job_id = submit(fts, grid, files)
+    for i in range(12):
+        source, data = put_file(slow, "LHEP_DISK", f"cancel/f{i}", size=2_000_000)
+        files.append(transfer(source, slow.pfn("DLNP_DISK", f"cancel/f{i}"), data))
+    job_id = submit(session, slow, files)
 
-    canceled = fts.delete(f"{grid.fts_url}/jobs/{job_id}")
-    again = fts.delete(f"{grid.fts_url}/jobs/{job_id}")
+    canceled = session.delete(f"{slow.fts_url}/jobs/{job_id}")
+    again = session.delete(f"{slow.fts_url}/jobs/{job_id}")
 
     assert canceled.status_code == 200
     assert canceled.json()["job_state"] == "CANCELED"
     assert again.json()["http_status"] == "304 Not Modified"
-    job = wait_job(fts, grid, job_id)
+    job = wait_job(session, slow, job_id)
     assert job["reason"] == "Job canceled by the user"
     assert {row["file_state"] for row in job["files"]} == {"CANCELED"}
-    time.sleep(1)  # let running copies end; none may be committed after the cancel
-    copied = [f for f in (grid.storage_path("DLNP_DISK") / "cancel").glob("f*")]
-    assert copied == []
+    # Copies that were running end on their own; none may be committed after the cancel.
+    folder = slow.storage_path("DLNP_DISK") / "cancel"
+    deadline = time.monotonic() + 60
+    while list(folder.glob(".*.gridsim-part")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(folder.glob("*")) == []
 
 
 def test_priority_and_listing(grid: GridSim, fts: requests.Session):
@@ -237,3 +243,30 @@ def test_terminal_jobs_are_purged_after_the_retention(tmp_path):
             time.sleep(0.5)
             status = session.get(f"{grid.fts_url}/jobs/{job_id}").status_code
         assert status == 404
+
+
+def test_tape_recall_is_refused_with_tokens_and_staged_otherwise(
+    grid: GridSim, fts: requests.Session, gridsim_factory
+):
+    source, data = put_file(grid, "DLNP_TAPE", "stage/f1")
+    files = [transfer(source, grid.pfn("LHEP_DISK", "stage/f1"), data)]
+    refused = fts.post(
+        f"{grid.fts_url}/jobs", json={"files": files, "params": {"bring_online": 60}}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["message"] == (
+        "Requests to retrieve from tape using token authentication are not supported"
+    )
+
+    open_grid = gridsim_factory(config={"fts": {"staging_secs": 0.5, "time_scale": 0.1}})
+    session = requests.Session()
+    source, data = put_file(open_grid, "DLNP_TAPE", "stage/f1")
+    files = [transfer(source, open_grid.pfn("LHEP_DISK", "stage/f1"), data)]
+    job_id = submit(session, open_grid, files, bring_online=60, copy_pin_lifetime=60)
+    assert session.get(f"{open_grid.fts_url}/jobs/{job_id}").json()["job_state"] == "STAGING"
+    job = wait_job(session, open_grid, job_id)
+    assert job["job_state"] == "FINISHED"
+    (row,) = job["files"]
+    assert row["staging_start"] is not None
+    assert row["staging_finished"] is not None
+    assert read(open_grid.path_of(open_grid.pfn("LHEP_DISK", "stage/f1"))) == data
