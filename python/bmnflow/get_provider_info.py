@@ -33,22 +33,28 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.hooks.rucio"]},
+            {"integration-name": "FTS", "python-modules": ["bmnflow.hooks.fts"]},
         ],
         "operators": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.operators.rucio"]},
+            {"integration-name": "FTS", "python-modules": ["bmnflow.operators.fts"]},
             {"integration-name": "PanDA", "python-modules": ["bmnflow.operators.split"]},
         ],
         "sensors": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.sensors.rucio"]},
+            {"integration-name": "FTS", "python-modules": ["bmnflow.sensors.fts"]},
         ],
         "triggers": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.triggers.rucio"]},
+            {"integration-name": "FTS", "python-modules": ["bmnflow.triggers.fts"]},
         ],
         "connection-types": [
             RUCIO_CONNECTION,
+            FTS_CONNECTION,
         ],
         "extra-links": [
             "bmnflow.links.rucio.RucioRuleLink",
+            "bmnflow.links.fts.FtsJobLink",
         ],
     }
 
@@ -85,6 +91,40 @@ RUCIO_CONNECTION: dict[str, Any] = {
             "host": "https://rucio.jinr.ru",
             "account": "bmn_prod",
             "ca_dir": "/etc/grid-security/certificates",
+        },
+    },
+}
+
+#: The FTS connection form: host is the REST endpoint URL, the password a bearer token (for
+#: auth_type token); certificate paths are extras.
+FTS_CONNECTION: dict[str, Any] = {
+    "connection-type": "fts",
+    "hook-class-name": "bmnflow.hooks.fts.FtsHook",
+    "hook-name": "FTS",
+    "conn-fields": {
+        "auth_type": {
+            "label": "Authentication",
+            "schema": {
+                "type": ["string", "null"],
+                "default": "none",
+                "enum": ["none", "token", "certificate"],
+            },
+            "description": "token: a bearer token as password; certificate: an X.509 proxy",
+        },
+        "certificate": {"label": "X.509 certificate or proxy file", "schema": _TEXT},
+        "key": {"label": "X.509 key file (when not in the certificate file)", "schema": _TEXT},
+        "ca_dir": {"label": "CA folder", "schema": _TEXT},
+        "verify_tls": {"label": "Verify TLS", "schema": {"type": ["boolean", "null"]}},
+        "web_monitor": {"label": "Web monitor job URL, with {job_id}", "schema": _TEXT},
+    },
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "port", "login"],
+        "relabeling": {"host": "Endpoint URL", "password": "Token"},
+        "placeholders": {
+            "host": "https://fts.jinr.ru:8446",
+            "certificate": "/tmp/x509up_u1000",
+            "ca_dir": "/etc/grid-security/certificates",
+            "web_monitor": "https://fts.jinr.ru:8449/fts3/ftsmon/#/job/{job_id}",
         },
     },
 }

@@ -5,6 +5,7 @@
 mod bridge;
 mod diagnostics;
 mod errors;
+mod fts;
 mod logging;
 mod rucio;
 mod split;
@@ -21,6 +22,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logging::set_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(logging::stop_logging, m)?)?;
     diagnostics::register(m)?;
+    fts::register(m)?;
     rucio::register(m)?;
     split::register(m)?;
     Ok(())
