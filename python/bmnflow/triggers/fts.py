@@ -1,0 +1,79 @@
+"""The trigger that waits in the triggerer for FTS jobs to end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from bmnflow.errors import BmnflowError
+
+
+class FtsJobsTrigger(BaseTrigger):
+    """Waits until every (or any) of some FTS jobs is terminal, with one bulk query per poll
+    made by the Rust core, without blocking the loop.
+
+    Its kwargs carry the connection id and job ids, never a credential. Waiting is read-only,
+    so the trigger may run twice or be rebuilt after a triggerer restart without harm.
+
+    :param fts_conn_id: The Airflow connection of the FTS server.
+    :param job_ids: The FTS jobs to wait for.
+    :param wait_for: ``all`` to wait until every job is terminal, ``any`` until one is.
+    :param poll_interval: The first interval between polls, in seconds; it grows while
+        nothing changes, up to a minute.
+    :param timeout: Seconds after which the wait fails; none when unset.
+    """
+
+    def __init__(
+        self,
+        fts_conn_id: str,
+        job_ids: list[str],
+        wait_for: str = "all",
+        poll_interval: float = 10.0,
+        timeout: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.fts_conn_id = fts_conn_id
+        self.job_ids = list(job_ids)
+        self.wait_for = wait_for
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "fts_conn_id": self.fts_conn_id,
+                "job_ids": self.job_ids,
+                "wait_for": self.wait_for,
+                "poll_interval": self.poll_interval,
+                "timeout": self.timeout,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from bmnflow.hooks.fts import FtsHook
+
+        try:
+            client = await FtsHook(fts_conn_id=self.fts_conn_id).aget_client()
+            answer = await client.wait_jobs(
+                self.job_ids,
+                wait_for=self.wait_for,
+                poll_interval=self.poll_interval,
+                timeout=self.timeout,
+            )
+        except BmnflowError as error:
+            self.log.info("FTS jobs %s: %s", ",".join(self.job_ids[:3]), error.message)
+            yield TriggerEvent(
+                {
+                    "status": "error",
+                    "job_ids": self.job_ids,
+                    "error_class": type(error).__name__,
+                    "server_class": error.server_class,
+                    "message": error.message,
+                }
+            )
+            return
+        yield TriggerEvent({"status": "success", "job_ids": self.job_ids, **json.loads(answer)})
