@@ -242,3 +242,15 @@ class fts:
     @staticmethod
     def plan(transfers: list[RecordBatch], request_key: str, options: str) -> str:
         """Validates and plans transfers without sending anything; the FTS jobs as JSON."""
+
+class watch:
+    @staticmethod
+    def wait_some(
+        kind: str, conn_id: str, connection: str, ids: list[str], timeout: float
+    ) -> Awaitable[str]:
+        """Waits through the process's watcher until any of ``ids`` ended or ``timeout``
+        seconds passed; the report as JSON ``{"ended": {...}, "pending": {...}}``.
+        ``connection`` is the Airflow connection in its JSON form."""
+    @staticmethod
+    def stats() -> str:
+        """The process watcher's counters per endpoint and kind, as JSON."""

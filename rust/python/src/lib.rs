@@ -9,6 +9,7 @@ mod fts;
 mod logging;
 mod rucio;
 mod split;
+mod watch;
 
 use pyo3::prelude::*;
 
@@ -25,5 +26,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     fts::register(m)?;
     rucio::register(m)?;
     split::register(m)?;
+    watch::register(m)?;
     Ok(())
 }
