@@ -8,6 +8,7 @@ pub mod scheduler;
 pub mod store;
 pub mod submit;
 pub mod transfer;
+pub mod values;
 pub mod view;
 
 use std::sync::Arc;
