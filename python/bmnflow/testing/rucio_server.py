@@ -73,14 +73,15 @@ class RucioServer:
         topology names; the grid need not be running for the server to start.
     :param port: The server's port; a free one when not given.
     :param password: The password of the ``root`` account's userpass identity.
-    :param workers: gunicorn worker threads.
+    :param threads: gunicorn worker threads. Default 1: SQLite fails concurrent write
+        transactions with "database is locked" instead of queueing them.
     """
 
     workdir: Path | None = None
     gridsim_port: int = 8600
     port: int | None = None
     password: str = "bmnflow-test"
-    workers: int = 4
+    threads: int = 1
     account: str = "root"
     username: str = "root"
     _owns_workdir: bool = field(default=False, repr=False)
@@ -152,7 +153,8 @@ class RucioServer:
         etc = self.workdir / "etc"
         for folder in (etc, self.log_dir, self.workdir / "trace"):
             folder.mkdir(parents=True, exist_ok=True)
-        database = f"sqlite:///{self.workdir / 'rucio.db'}"
+        # The daemons write too: a writer waits for SQLite's lock (up to a minute).
+        database = f"sqlite:///{self.workdir / 'rucio.db'}?timeout=60"
 
         (etc / "alembic.ini").write_text(
             textwrap.dedent(
@@ -249,7 +251,7 @@ class RucioServer:
                 "--workers",
                 "1",
                 "--threads",
-                str(self.workers),
+                str(self.threads),
                 "--timeout",
                 "300",
                 "rucio.web.rest.flaskapi.v1.main:application",
@@ -368,7 +370,7 @@ class RucioServer:
         """Runs one pass of the daemon ``name`` (``judge-evaluator``, ...) and waits for it."""
         with (self.log_dir / f"{name}.log").open("ab") as log:
             _run(
-                [str(_venv_bin() / f"rucio-{name}"), "--run-once"],
+                [str(_venv_bin() / f"rucio-{name}"), "--run-once", *_daemon_args(name)],
                 env=self.env(),
                 what=f"rucio-{name} --run-once",
                 stdout=log,
@@ -401,15 +403,17 @@ class RucioServer:
         self._daemons.clear()
 
 
+def _daemon_args(name: str) -> list[str]:
+    # The transmogrifier looks at 1000 new DIDs a pass by default; a test session makes more.
+    return ["--bulk", "100000"] if name == "transmogrifier" else []
+
+
 def _continuous_args(name: str) -> list[str]:
     # Short sleeps so that a test or a demo sees a rule move within seconds, not minutes.
-    if name.startswith("conveyor-poller"):
-        return ["--sleep-time", "2", "--older-than", "0"]
-    if name.startswith("conveyor"):
-        return ["--sleep-time", "2"]
-    if name.startswith("judge"):
-        return ["--sleep-time", "2"] if name != "judge-evaluator" else []
-    return ["--sleep-time", "5"]
+    args = [*_daemon_args(name), "--sleep-time", "2"]
+    if name == "conveyor-poller":
+        args += ["--older-than", "0"]
+    return args
 
 
 def _run(command: list[str], *, env: dict[str, str], what: str, **kwargs: Any) -> None:

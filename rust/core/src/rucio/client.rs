@@ -14,11 +14,14 @@ use serde_json::Value;
 
 use super::auth::{Authenticator, Credentials};
 use super::RucioError;
-use crate::http::{Endpoint, EndpointConfig, HttpError, Idempotency};
+use crate::http::{Backoff, BackoffConfig, Endpoint, EndpointConfig, HttpError, Idempotency};
 
 /// The largest number of files or DIDs the client sends in one request: the server's schema
 /// caps lists at 1000, and on SQLite a single insert of about 1000 replicas fails.
 pub const MAX_CHUNK: usize = 990;
+
+/// Times an idempotent request is sent again after the server's `DatabaseException`.
+const BUSY_RETRIES: u32 = 4;
 
 /// How to reach and authenticate to a Rucio server.
 #[derive(Debug, Clone)]
@@ -165,6 +168,10 @@ impl RucioClient {
         let inner = &self.inner;
 
         let mut refreshed = false;
+        // A DatabaseException is how Rucio reports a lock timeout or deadlock between
+        // concurrent writers (SQLite, Oracle); an idempotent request may simply be sent again.
+        let mut busy_retries = BUSY_RETRIES;
+        let mut backoff = Backoff::new(&BackoffConfig::default());
         loop {
             let token = inner.auth.token(&inner.endpoint).await?;
             let outcome = inner
@@ -198,7 +205,18 @@ impl RucioClient {
                     inner.auth.invalidate(&token).await;
                     refreshed = true;
                 }
-                Err(error) => return Err(RucioError::from_http(&request, error)),
+                Err(error) => {
+                    let error = RucioError::from_http(&request, error);
+                    let busy = error.is_class("DatabaseException");
+                    if !(busy && idempotency == Idempotency::Idempotent && busy_retries > 0) {
+                        return Err(error);
+                    }
+                    busy_retries -= 1;
+                    let delay = backoff.next_delay();
+                    tracing::warn!(%request, delay_ms = delay.as_millis() as u64,
+                        "Rucio database busy, retrying");
+                    tokio::time::sleep(delay).await;
+                }
             }
         }
     }
@@ -303,4 +321,93 @@ pub(crate) fn chunk_ranges(len: usize, size: usize) -> impl Iterator<Item = Rang
     (0..len)
         .step_by(size)
         .map(move |start| start..(start + size).min(len))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    use axum::Router;
+
+    use super::*;
+    use crate::{ErrorKind, Secret, ServiceError};
+
+    /// A loopback server that issues `token-<n>` and accepts only the newest token, so that
+    /// a token cached by the client is refused once a second one has been issued.
+    async fn server() -> (String, Arc<AtomicU32>) {
+        let issued = Arc::new(AtomicU32::new(0));
+        let (auth, check) = (issued.clone(), issued.clone());
+        let app = Router::new()
+            .route(
+                "/auth/userpass",
+                get(move || {
+                    let n = auth.fetch_add(1, Ordering::SeqCst) + 1;
+                    async move { ([("X-Rucio-Auth-Token", format!("token-{n}"))], "") }
+                }),
+            )
+            .route(
+                "/subscriptions/root",
+                get(move |headers: HeaderMap| {
+                    let newest = format!("token-{}", check.load(Ordering::SeqCst));
+                    async move {
+                        if headers["X-Rucio-Auth-Token"] == newest.as_str() {
+                            (StatusCode::OK, "").into_response()
+                        } else {
+                            let body = r#"{"ExceptionClass": "CannotAuthenticate",
+                                "ExceptionMessage": "Cannot authenticate with given token"}"#;
+                            (StatusCode::UNAUTHORIZED, body).into_response()
+                        }
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://{address}"), issued)
+    }
+
+    fn userpass(url: &str) -> RucioClient {
+        let credentials = Credentials::UserPass {
+            username: "root".into(),
+            password: Secret::new("secret"),
+        };
+        RucioClient::new(RucioConfig::new(url, "root", credentials)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_replaced_once_and_the_call_repeated() {
+        let (url, issued) = server().await;
+        let client = userpass(&url);
+        client.list_subscriptions(None).await.unwrap();
+        client.list_subscriptions(None).await.unwrap();
+        assert_eq!(issued.load(Ordering::SeqCst), 1, "the token is cached");
+
+        // Another client authenticates: the server now refuses the first client's token.
+        userpass(&url).list_subscriptions(None).await.unwrap();
+        client.list_subscriptions(None).await.unwrap();
+        assert_eq!(issued.load(Ordering::SeqCst), 3, "one re-authentication");
+    }
+
+    #[tokio::test]
+    async fn a_refused_jwt_is_an_authentication_error_without_retry() {
+        let (url, issued) = server().await;
+        let credentials = Credentials::Jwt(Secret::new("eyJ.not.valid"));
+        let client = RucioClient::new(RucioConfig::new(&url, "root", credentials)).unwrap();
+        let error = client.list_subscriptions(None).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Authentication);
+        assert_eq!(error.server_class(), Some("CannotAuthenticate"));
+        assert!(!error.to_string().contains("eyJ"), "{error}");
+        assert_eq!(issued.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn chunks_cover_every_item_once() {
+        let ranges: Vec<_> = chunk_ranges(2500, 990).collect();
+        assert_eq!(ranges, vec![0..990, 990..1980, 1980..2500]);
+        assert_eq!(chunk_ranges(0, 990).count(), 0);
+    }
 }

@@ -145,6 +145,10 @@ impl RucioClient {
     ) -> Result<Vec<Map<String, Value>>, RucioError> {
         let account = account.unwrap_or(self.account());
         let path = format!("subscriptions/{}", segment(account));
-        self.collect(Method::GET, &path, &[], None).await
+        match self.collect(Method::GET, &path, &[], None).await {
+            // The server answers an account without subscriptions with SubscriptionNotFound.
+            Err(error) if error.is_class("SubscriptionNotFound") => Ok(Vec::new()),
+            other => other,
+        }
     }
 }
