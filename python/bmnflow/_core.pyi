@@ -254,3 +254,86 @@ class watch:
     @staticmethod
     def stats() -> str:
         """The process watcher's counters per endpoint and kind, as JSON."""
+
+# -- PanDA -------------------------------------------------------------------------------
+
+class PandaClient:
+    """A PanDA ``/api/v1`` client; blocking methods, and async twins for triggers."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        vo: str | None = None,
+        role: str | None = None,
+        token: str | None = None,
+        token_file: str | PathLike[str] | None = None,
+        proxy: str | PathLike[str] | None = None,
+        ca_dir: str | PathLike[str] | None = None,
+        verify_tls: bool = True,
+        timeout: float = 120.0,
+        retries: int = 5,
+    ) -> None: ...
+    def submit_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Validates, renders and submits a BM@N task spec: ``{task_id, created, code, message}``."""
+    def submit_task(
+        self, task_parameters: dict[str, Any], parent_task_id: int | None = None
+    ) -> dict[str, Any]:
+        """Submits task parameters as they are."""
+    def task_status(self, task_id: int) -> str: ...
+    def task_status_async(self, task_id: int) -> Awaitable[str]: ...
+    def task_details(
+        self, task_id: int, include_parameters: bool = False, include_status: bool = True
+    ) -> dict[str, Any]: ...
+    def task_parameters(self, task_id: int) -> dict[str, Any]: ...
+    def task_job_ids(self, task_id: int) -> list[int]: ...
+    def tasks_modified_since(
+        self,
+        since: str,
+        source_label: str = "user",
+        full: bool = False,
+        min_task_id: int | None = None,
+    ) -> list[dict[str, Any]]: ...
+    def kill_task(self, task_id: int, broadcast: bool = False) -> str: ...
+    def kill_task_async(self, task_id: int, broadcast: bool = False) -> Awaitable[str]: ...
+    def finish_task(self, task_id: int, soft: bool = False, broadcast: bool = False) -> str: ...
+    def retry_task(self, task_id: int, new_parameters: dict[str, Any] | None = None) -> str: ...
+    def job_descriptions(self, job_ids: list[int]) -> list[dict[str, Any] | None]: ...
+    def job_statuses(self, job_ids: list[int]) -> list[dict[str, Any]]: ...
+    def kill_jobs(self, job_ids: list[int], code: int | None = None) -> list[bool]: ...
+    def is_alive(self) -> None: ...
+    def task_outcome(self, task_id: int) -> dict[str, Any]:
+        """Status, jobs by state, output and log datasets, errors of failed jobs."""
+    def task_outcome_async(self, task_id: int) -> Awaitable[str]:
+        """The outcome as JSON text."""
+    def wait_for_task(
+        self, task_id: int, initial: float = 5.0, max_interval: float = 60.0
+    ) -> Awaitable[str]:
+        """Polls until the task's status is final; returns it."""
+
+def validate_task_spec(spec: dict[str, Any]) -> None:
+    """Raises ``InvalidInputError`` listing every problem of a task spec."""
+
+def render_task_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """The PanDA task parameters of a validated task spec."""
+
+class split:
+    @staticmethod
+    def split_files(
+        files: object,
+        secondaries: list[tuple[object, float | None, bool, bool]],
+        *,
+        n_files_per_job: int | None = None,
+        n_gb_per_job: float | None = None,
+        n_events_per_job: int | None = None,
+        max_files_per_job: int | None = None,
+        n_events_per_file: int | None = None,
+        output_allowance: int | None = None,
+        boundaries: list[str] = ...,
+    ) -> tuple[Any, Any]:
+        """Splits an Arrow file list into jobs: ``(pieces, jobs)`` as pyarrow Tables."""
+    @staticmethod
+    def monte_carlo(
+        n_events: int, n_events_per_job: int, *, first_event: int = 1, seed_offset: int = 0
+    ) -> Any:
+        """Cuts Monte Carlo events into jobs: a pyarrow Table with first event and seed."""

@@ -33,27 +33,33 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.hooks.rucio"]},
+            {"integration-name": "PanDA", "python-modules": ["bmnflow.hooks.panda"]},
             {"integration-name": "FTS", "python-modules": ["bmnflow.hooks.fts"]},
         ],
         "operators": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.operators.rucio"]},
+            {"integration-name": "PanDA", "python-modules": ["bmnflow.operators.panda"]},
             {"integration-name": "FTS", "python-modules": ["bmnflow.operators.fts"]},
             {"integration-name": "PanDA", "python-modules": ["bmnflow.operators.split"]},
         ],
         "sensors": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.sensors.rucio"]},
+            {"integration-name": "PanDA", "python-modules": ["bmnflow.sensors.panda"]},
             {"integration-name": "FTS", "python-modules": ["bmnflow.sensors.fts"]},
         ],
         "triggers": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.triggers.rucio"]},
+            {"integration-name": "PanDA", "python-modules": ["bmnflow.triggers.panda"]},
             {"integration-name": "FTS", "python-modules": ["bmnflow.triggers.fts"]},
         ],
         "connection-types": [
             RUCIO_CONNECTION,
+            PANDA_CONNECTION,
             FTS_CONNECTION,
         ],
         "extra-links": [
             "bmnflow.links.rucio.RucioRuleLink",
+            "bmnflow.links.panda.PandaTaskLink",
             "bmnflow.links.fts.FtsJobLink",
         ],
     }
@@ -125,6 +131,33 @@ FTS_CONNECTION: dict[str, Any] = {
             "certificate": "/tmp/x509up_u1000",
             "ca_dir": "/etc/grid-security/certificates",
             "web_monitor": "https://fts.jinr.ru:8449/fts3/ftsmon/#/job/{job_id}",
+        },
+    },
+}
+#: The PanDA connection form: host is the server URL, the password an OIDC id token (or the
+#: token_file extra, re-read when it changes); an X.509 proxy is the alternative.
+PANDA_CONNECTION: dict[str, Any] = {
+    "connection-type": "panda",
+    "hook-class-name": "bmnflow.hooks.panda.PandaHook",
+    "hook-name": "PanDA",
+    "conn-fields": {
+        "vo": {"label": "VO (sent as Origin)", "schema": _TEXT},
+        "role": {"label": "Role, such as production", "schema": _TEXT},
+        "token_file": {"label": "OIDC id token file", "schema": _TEXT},
+        "proxy": {"label": "X.509 proxy file", "schema": _TEXT},
+        "ca_dir": {"label": "CA folder", "schema": _TEXT},
+        "verify_tls": {"label": "Verify TLS", "schema": {"type": ["boolean", "null"]}},
+        "monitor_url": {"label": "PanDA monitor URL", "schema": _TEXT},
+    },
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "login"],
+        "relabeling": {"host": "Server URL", "password": "OIDC id token"},
+        "placeholders": {
+            "host": "https://pandaserver.jinr.ru:25443",
+            "vo": "bmn",
+            "token_file": "/run/secrets/panda_id_token",
+            "ca_dir": "/etc/grid-security/certificates",
+            "monitor_url": "https://bigpanda.jinr.ru",
         },
     },
 }

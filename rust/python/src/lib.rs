@@ -7,6 +7,7 @@ mod diagnostics;
 mod errors;
 mod fts;
 mod logging;
+mod panda;
 mod rucio;
 mod split;
 mod watch;
@@ -23,6 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logging::set_log_level, m)?)?;
     m.add_function(wrap_pyfunction!(logging::stop_logging, m)?)?;
     diagnostics::register(m)?;
+    panda::register(m)?;
     fts::register(m)?;
     rucio::register(m)?;
     split::register(m)?;

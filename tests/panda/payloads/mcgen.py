@@ -19,7 +19,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--sleep", type=float, default=0.0)
     parser.add_argument("--pid-file", default=None)
-    args = parser.parse_args()
+    # Unknown flags (the fault markers of the tests) are ignored, as a real step ignores
+    # options meant for the pilot.
+    args, _ = parser.parse_known_args()
 
     if args.pid_file:
         # Lets a test check that a killed task terminates its running payloads.

@@ -12,6 +12,7 @@ mod job;
 mod poll;
 mod render;
 mod spec;
+mod summary;
 mod task;
 mod validate;
 
@@ -24,6 +25,7 @@ pub use job::{JobDescription, JobFile, JobStatus, DESCRIPTION_CHUNK};
 pub use poll::PollConfig;
 pub use render::render_task_parameters;
 pub use spec::{Split, TaskSpec, Transformation};
+pub use summary::{FailedJob, TaskOutcome};
 pub use task::{
     is_final_task_status, task_id_in, RetryOptions, Submission, TaskDetails, TaskSummary,
     TERMINAL_TASK_STATES,

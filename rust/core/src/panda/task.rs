@@ -113,9 +113,13 @@ impl PandaClient {
         let body = json!({ "task_parameters": task_parameters, "parent_tid": parent_task_id });
         let envelope = self.post(call, &body, idempotency).await?;
 
-        let code = envelope
-            .code()
-            .unwrap_or(if envelope.success { 0 } else { 4 });
+        // On success `data` is the task id, and only the message tells a new task (0) from
+        // an incremental execution of a finished one (3); on refusal `data` is the code.
+        let code = match (envelope.success, envelope.code()) {
+            (true, _) if envelope.message.contains("reactivation accepted") => 3,
+            (true, _) => 0,
+            (false, code) => code.unwrap_or(4),
+        };
         let named = task_id_in(&envelope.message);
         let task_name = task_parameters
             .get("taskName")

@@ -5,12 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bmnflow_core::split::Rules;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::pilot;
-use super::store::{Chunk, ChunkState, Ending, Job, JobFile, Task};
+use super::split;
+use super::store::{template_items, ChunkState, Ending, Job, JobFile, Task};
 use super::template::{expand_parameters, output_templates, substitute, JobValues};
 use super::Panda;
 
@@ -24,7 +26,7 @@ pub fn start(panda: Arc<Panda>, task_id: u64) {
 
 async fn drive(panda: Arc<Panda>, task_id: u64, refine_first: bool) {
     if refine_first {
-        if let Err(diagnostic) = refine(&panda, task_id) {
+        if let Err(diagnostic) = refine(&panda, task_id).await {
             let mut store = panda.store.lock();
             if let Some(task) = store.tasks.get_mut(&task_id) {
                 tracing::warn!(task_id, %diagnostic, "task broken");
@@ -50,12 +52,15 @@ async fn drive(panda: Arc<Panda>, task_id: u64, refine_first: bool) {
     }
 }
 
-/// Checks the task parameters and cuts the task into chunks.
-fn refine(panda: &Panda, task_id: u64) -> Result<(), String> {
-    let mut store = panda.store.lock();
-    let task = store.tasks.get_mut(&task_id).ok_or("task vanished")?;
-    task.set_status("defined");
-
+/// Checks the task parameters, creates the output datasets in Rucio, and cuts the task
+/// into chunks.
+async fn refine(panda: &Panda, task_id: u64) -> Result<(), String> {
+    let params = {
+        let mut store = panda.store.lock();
+        let task = store.tasks.get_mut(&task_id).ok_or("task vanished")?;
+        task.set_status("defined");
+        task.params.clone()
+    };
     for key in [
         "taskName",
         "vo",
@@ -64,42 +69,78 @@ fn refine(panda: &Panda, task_id: u64) -> Result<(), String> {
         "jobParameters",
         "log",
     ] {
-        if !task.params.contains_key(key) {
+        if !params.contains_key(key) {
             return Err(format!("{key} is missing in the task parameters"));
         }
     }
-    let max_attempts = task
-        .param_u64("maxAttempt")
-        .map_or(DEFAULT_MAX_ATTEMPT, |n| n.clamp(1, 100) as u32);
-
-    let chunks = if task.params.get("noInput") == Some(&Value::Bool(true)) {
-        let total = task.param_u64("nEvents").ok_or("noInput needs nEvents")?;
-        let per_job = task.param_u64("nEventsPerJob").unwrap_or(total).max(1);
-        monte_carlo_chunks(total, per_job, max_attempts)
-    } else {
-        // Limitation: tasks with an input dataset need the Rucio catalogue, not wired yet.
-        return Err("tasks with an input dataset are not supported by this gridsim yet".into());
+    let number = |key: &str| {
+        params
+            .get(key)
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
     };
+    let max_attempts = number("maxAttempt").map_or(DEFAULT_MAX_ATTEMPT, |n| n.clamp(1, 100) as u32);
+
+    if let Some(catalog) = &panda.catalog {
+        let outputs = datasets_of(&params, "output");
+        for dataset in outputs.iter().chain(&datasets_of(&params, "log")) {
+            catalog.ensure_dataset(dataset).await?;
+        }
+    }
+
+    let chunks = if params.get("noInput") == Some(&Value::Bool(true)) {
+        let total = number("nEvents").ok_or("noInput needs nEvents")?;
+        let per_job = number("nEventsPerJob").unwrap_or(total).max(1);
+        split::monte_carlo(total, per_job, max_attempts)?
+    } else {
+        let dataset = datasets_of(&params, "input")
+            .into_iter()
+            .next()
+            .ok_or("the task has neither noInput nor an input template")?;
+        let catalog = panda
+            .catalog
+            .as_ref()
+            .ok_or("tasks with an input dataset need Rucio ([panda.rucio])")?;
+        let mut files = catalog.input_files(&dataset, &panda.storage).await?;
+        if let Some(limit) = number("nFiles") {
+            files.truncate(limit as usize);
+        }
+        if files.is_empty() {
+            return Err(format!("the input dataset {dataset} has no files"));
+        }
+        let signed = |key: &str| number(key).and_then(|n| i64::try_from(n).ok());
+        let rules = Rules {
+            n_files_per_job: signed("nFilesPerJob"),
+            n_gb_per_job: number("nGBPerJob").map(|n| n as f64),
+            n_events_per_job: signed("nEventsPerJob"),
+            max_files_per_job: signed("nMaxFilesPerJob"),
+            n_events_per_file: signed("nEventsPerInputFile"),
+            ..Rules::default()
+        };
+        split::input_files(&dataset, &files, &rules, max_attempts)?
+    };
+
+    let mut store = panda.store.lock();
+    let task = store.tasks.get_mut(&task_id).ok_or("task vanished")?;
     tracing::info!(task_id, jobs = chunks.len(), "task refined");
     task.chunks = chunks;
     task.set_status("ready");
     Ok(())
 }
 
-/// Cuts `total` events into jobs of `per_job`; the last one takes the rest.
-fn monte_carlo_chunks(total: u64, per_job: u64, max_attempts: u32) -> Vec<Chunk> {
-    (0..total.div_ceil(per_job))
-        .map(|index| Chunk {
-            serial: index + 1,
-            inputs: Vec::new(),
-            first_event: index * per_job + 1,
-            events: per_job.min(total - index * per_job),
-            skip_events: 0,
-            attempts: 0,
-            max_attempts,
-            state: ChunkState::Ready,
-        })
-        .collect()
+/// The datasets of the task's templates of one type, in order, once each.
+fn datasets_of(params: &Map<String, Value>, param_type: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for item in template_items(params) {
+        if item.get("param_type").and_then(Value::as_str) != Some(param_type) {
+            continue;
+        }
+        if let Some(name) = item.get("dataset").and_then(Value::as_str) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
 }
 
 /// One pass of the driver: applies commands, accounts ended jobs, makes new ones, and
@@ -194,7 +235,7 @@ fn make_job(panda: &Panda, task: &mut Task, index: usize, panda_id: u64) -> Job 
         inputs: chunk.inputs.iter().map(|f| f.lfn.clone()).collect(),
         outputs: Vec::new(),
         serial: chunk.serial,
-        random_seed: chunk.serial,
+        random_seed: chunk.seed,
         max_events: chunk.events,
         skip_events: chunk.skip_events,
         first_event: chunk.first_event,
@@ -387,18 +428,5 @@ pub fn retry(panda: &Arc<Panda>, task_id: u64, new_parameters: Option<Map<String
     } else {
         task.driving = true;
         tokio::spawn(drive(panda.clone(), task_id, false));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn monte_carlo_events_are_cut_with_a_short_last_job() {
-        let chunks = monte_carlo_chunks(250, 100, 3);
-        let ranges: Vec<(u64, u64)> = chunks.iter().map(|c| (c.first_event, c.events)).collect();
-        assert_eq!(ranges, vec![(1, 100), (101, 100), (201, 50)]);
-        assert_eq!(chunks[2].serial, 3);
     }
 }

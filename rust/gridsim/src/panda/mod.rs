@@ -3,10 +3,12 @@
 //! processes on one site.
 
 mod api;
+mod catalog;
 mod faults;
 mod jedi;
 mod params;
 mod pilot;
+mod split;
 mod store;
 mod template;
 mod wire;
@@ -18,6 +20,7 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 
+pub use catalog::RucioSettings;
 pub use faults::JobFaultsConfig;
 pub use wire::router;
 
@@ -45,6 +48,9 @@ pub struct PandaConfig {
     pub payload_timeout_secs: u64,
     /// Injected job failures.
     pub faults: JobFaultsConfig,
+    /// The Rucio server for input datasets and output registration (`[panda.rucio]`);
+    /// without it only Monte Carlo tasks run, and outputs are only written to storage.
+    pub rucio: Option<RucioSettings>,
 }
 
 impl Default for PandaConfig {
@@ -58,6 +64,7 @@ impl Default for PandaConfig {
             user: "gridsim".to_owned(),
             payload_timeout_secs: 3600,
             faults: JobFaultsConfig::default(),
+            rucio: None,
         }
     }
 }
@@ -73,6 +80,7 @@ pub struct Panda {
     faults: faults::JobFaults,
     slots: Arc<Semaphore>,
     scratch: PathBuf,
+    catalog: Option<catalog::Catalog>,
 }
 
 impl Panda {
@@ -101,7 +109,16 @@ impl Panda {
         };
         std::fs::create_dir_all(&scratch)
             .map_err(|e| format!("panda.scratch {}: {e}", scratch.display()))?;
+        let catalog = config
+            .rucio
+            .as_ref()
+            .map(catalog::Catalog::new)
+            .transpose()?;
+        if catalog.is_some() && config.storage.is_none() {
+            return Err("panda.rucio needs panda.storage, the RSE outputs are written to".into());
+        }
         Ok(Arc::new(Self {
+            catalog,
             faults: faults::JobFaults::new(seed, &config.faults)?,
             slots: Arc::new(Semaphore::new(config.slots)),
             config,

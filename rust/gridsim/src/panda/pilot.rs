@@ -269,20 +269,42 @@ async fn write_log(panda: &Panda, job: &JobView, scratch: &Path) -> Result<(), S
     Ok(())
 }
 
-/// Writes one file to the site's storage under `<scope>/<lfn>`.
+/// Writes one file to the site's storage. With Rucio, the file is registered in its
+/// dataset first and written where Rucio puts its replica; without, under `<scope>/<lfn>`.
 async fn store_file(panda: &Panda, file: &mut JobFile, bytes: &[u8]) -> Result<(), String> {
-    let name = panda
+    let rse = panda
         .config
         .storage
         .as_deref()
         .ok_or("no storage is configured for job outputs (panda.storage)")?;
-    let endpoint = panda
-        .storage
-        .endpoints()
-        .iter()
-        .find(|e| e.name == name)
-        .ok_or_else(|| format!("storage {name} is gone"))?;
-    let path = endpoint.root.join(&file.scope).join(&file.lfn);
+    let mut checksum = Adler32::default();
+    checksum.update(bytes);
+    let adler32 = checksum.hex();
+
+    // Limitation: the replica is registered before its bytes are written (Rucio computes
+    // the deterministic path), so for a moment Rucio lists a replica not yet readable.
+    let path = match &panda.catalog {
+        Some(catalog) => {
+            let size = bytes.len() as u64;
+            let pfn = catalog
+                .register(&file.dataset, rse, &file.scope, &file.lfn, size, &adler32)
+                .await?;
+            panda
+                .storage
+                .resolve(&pfn)
+                .ok_or_else(|| format!("Rucio puts {} at {pfn}, not on gridsim storage", file.lfn))?
+                .path
+        }
+        None => {
+            let endpoint = panda
+                .storage
+                .endpoints()
+                .iter()
+                .find(|e| e.name == rse)
+                .ok_or_else(|| format!("storage {rse} is gone"))?;
+            endpoint.root.join(&file.scope).join(&file.lfn)
+        }
+    };
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent)
             .await
@@ -291,10 +313,8 @@ async fn store_file(panda: &Panda, file: &mut JobFile, bytes: &[u8]) -> Result<(
     tokio::fs::write(&path, bytes)
         .await
         .map_err(|e| format!("stage-out of {} failed: {e}", file.lfn))?;
-    let mut checksum = Adler32::default();
-    checksum.update(bytes);
     file.bytes = Some(bytes.len() as u64);
-    file.adler32 = Some(checksum.hex());
+    file.adler32 = Some(adler32);
     file.status = "ready".into();
     Ok(())
 }

@@ -34,6 +34,8 @@ pub struct Chunk {
     pub first_event: u64,
     pub events: u64,
     pub skip_events: u64,
+    /// The random seed `${RNDMSEED}`.
+    pub seed: u64,
     /// Attempts made so far.
     pub attempts: u32,
     /// Attempts allowed; a task retry raises it.
