@@ -25,7 +25,8 @@ struct Flags {
     /// Allow listening on an address other than loopback.
     #[arg(long)]
     allow_remote: bool,
-    /// A folder for the services' working files (PanDA scratch, logs); created if missing.
+    /// A folder for the services' working files (PanDA job scratch folders unless
+    /// `[panda] scratch` is set); created if missing.
     #[arg(long, env = "BMNFLOW_GRIDSIM_STATE_DIR")]
     state_dir: Option<PathBuf>,
 }
@@ -55,12 +56,17 @@ async fn serve(flags: Flags) -> Result<(), String> {
             flags.listen
         ));
     }
-    let config = match &flags.config {
+    let mut config = match &flags.config {
         Some(path) => Config::load(path).map_err(|e| e.to_string())?,
         None => Config::default(),
     };
     if let Some(dir) = &flags.state_dir {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        // PanDA jobs get their scratch folders here unless the configuration names one.
+        config
+            .panda
+            .scratch
+            .get_or_insert_with(|| dir.join("panda-scratch"));
     }
     let state = AppState::new(config)?;
     if state.auth.is_open() {
