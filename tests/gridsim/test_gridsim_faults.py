@@ -38,6 +38,14 @@ def test_dropped_connections_give_no_answer(gridsim_factory):
     assert requests.get(f"{grid.fts_url}/whoami").status_code == 200
 
 
+def test_slow_answers_outlast_a_client_timeout(gridsim_factory):
+    grid = gridsim_factory(config={"faults": {"fts": {"slow_rate": 1.0, "slow_ms": 60_000}}})
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(f"{grid.fts_url}/whoami", timeout=1)
+    source, data = put_file(grid, "LHEP_DISK", "slow/f1")
+    assert requests.get(source, timeout=10).content == data, "only the FTS API is slowed"
+
+
 def test_transfer_failures_by_name_carry_the_configured_reason(tmp_path: Path):
     reason = "SOURCE [2] SOURCE Failed to stat file (No such file or directory)"
     config = {
