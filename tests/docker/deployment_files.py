@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
 
 #: Services that run once and exit; every other service runs for the deployment's lifetime.
-ONE_SHOT_SERVICES = {"airflow-init", "rucio-init"}
+ONE_SHOT_SERVICES = {"airflow-init", "rucio-init", "rucio-topology"}
 
 
 @dataclass

@@ -23,6 +23,7 @@ from bmnflow.testing.rucio_server import TRANSFER_DAEMONS
 STAGING_SERVICES = {
     "rucio-db",
     "rucio-init",
+    "rucio-topology",
     "rucio-server",
     *(f"rucio-{daemon}" for daemon in TRANSFER_DAEMONS),
     "rucio-transmogrifier",

@@ -187,5 +187,8 @@ def test_the_gridsim_example_serves_the_bmn_rses_from_its_volume(services: dict[
         lower = storage["name"].lower()
         assert storage["url"] == f"http://gridsim:{port}/storage/{lower}"
         assert storage["path"] == f"{storage_root}/{lower}"
+    # The staging Rucio's RSEs name the same endpoints.
+    topology = services["rucio-topology"]["command"]
+    assert topology[topology.index("--gridsim-url") + 1] == f"http://gridsim:{port}"
     secret_target = next(s["target"] for s in gridsim["secrets"] if s["source"] == "gridsim_toml")
     assert gridsim["command"][gridsim["command"].index("--config") + 1] == secret_target
