@@ -13,6 +13,7 @@ pub mod view;
 
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get};
 use axum::Router;
 
@@ -34,5 +35,8 @@ pub fn router(fts: Arc<Fts>) -> Router {
         .route("/jobs/{id}/dm", get(routes::get_dm))
         .route("/jobs/{id}/files/{file_ids}", delete(routes::cancel_files))
         .route("/jobs/{id}/{field}", get(routes::get_field))
+        // FTS has no limit on files per job; axum's default of 2 MB would cut jobs of a few
+        // thousand files with Rucio's metadata.
+        .layer(DefaultBodyLimit::max(256 * 1024 * 1024))
         .with_state(fts)
 }
