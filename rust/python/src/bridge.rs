@@ -12,11 +12,12 @@ use tokio::task::{JoinError, JoinHandle};
 
 use crate::errors::CoreError;
 
-/// Hands the shared runtime to pyo3-async-runtimes; called once at import.
-pub fn init() -> PyResult<()> {
-    // A second import in the same process (subinterpreters, reloads) finds it set: that is fine.
+/// Hands this process's runtime to pyo3-async-runtimes before its first awaitable. Nothing
+/// starts at import: a process that only imports bmnflow (Airflow's scheduler, which forks
+/// the workers) then has no runtime whose threads its forked children would miss.
+fn init_async() {
+    // Set once per process; a later call (or a second import) finds it set: that is fine.
     let _ = pyo3_async_runtimes::tokio::init_with_runtime(runtime());
-    Ok(())
 }
 
 /// Runs `future` to completion on the shared runtime with the interpreter released.
@@ -38,6 +39,7 @@ where
     F: Future<Output = Result<T, CoreError>> + Send + 'static,
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
+    init_async();
     let task = AbortOnDrop(runtime().spawn(future));
     pyo3_async_runtimes::tokio::future_into_py(py, async move {
         match task.await {

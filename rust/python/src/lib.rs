@@ -17,7 +17,6 @@ use pyo3::prelude::*;
 /// The extension module `bmnflow._core`.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    bridge::init()?;
     logging::install();
 
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
