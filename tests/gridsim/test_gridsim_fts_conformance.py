@@ -270,3 +270,12 @@ def test_tape_recall_is_refused_with_tokens_and_staged_otherwise(
     assert row["staging_start"] is not None
     assert row["staging_finished"] is not None
     assert read(open_grid.path_of(open_grid.pfn("LHEP_DISK", "stage/f1"))) == data
+
+
+def test_unknown_paths_and_methods_get_fts_json_errors(grid: GridSim, fts: requests.Session):
+    missing = fts.get(f"{grid.fts_url}/no/such/resource")
+    assert missing.status_code == 404
+    assert missing.json()["status"] == "404 Not Found"
+    wrong = fts.put(f"{grid.fts_url}/jobs", json={})
+    assert wrong.status_code == 405
+    assert wrong.json()["status"] == "405 Method Not Allowed"
