@@ -2,7 +2,9 @@
 //! would break a limit, as JEDI's `getSubChunk` does by looking one file ahead.
 
 use super::error::SplitError;
-use super::output::{JobColumns, JobTotals, PieceColumns, Split};
+use arrow_array::RecordBatch;
+
+use super::output::{JobColumns, JobTotals, PieceColumns};
 use super::rules::Limits;
 use super::secondary::{SecondaryCursor, Take};
 
@@ -31,11 +33,19 @@ pub(crate) struct JobCutter<'a> {
     open: Option<JobTotals>,
     /// Files of the open job, primary and secondary, against JEDI's limit of 1000.
     total_files: u64,
+    /// Whether pieces are written as they come; when every piece is a whole file the table is
+    /// made afterwards from the jobs alone.
+    record: bool,
 }
 
 impl<'a> JobCutter<'a> {
-    /// A cutter for about `pieces` primary pieces.
-    pub fn new(limits: &'a Limits, secondaries: Vec<SecondaryCursor>, pieces: usize) -> Self {
+    /// A cutter for at most `pieces` primary pieces, writing them out if `record`.
+    pub fn new(
+        limits: &'a Limits,
+        secondaries: Vec<SecondaryCursor>,
+        pieces: usize,
+        record: bool,
+    ) -> Self {
         let whole = secondaries.iter().fold(Take::default(), |sum, cursor| {
             let take = cursor.whole();
             Take {
@@ -43,19 +53,24 @@ impl<'a> JobCutter<'a> {
                 bytes: sum.bytes.saturating_add(take.bytes),
             }
         });
-        let jobs_guess = match limits.files_per_job {
-            Some(files) => pieces / files as usize + 1,
-            None => pieces / 8 + 1,
+        // Capacity is only reserved, not touched: an upper bound costs no memory, while a
+        // short guess would cost copies as the columns grow.
+        let jobs_bound = pieces + 1;
+        let with_secondaries = !secondaries.is_empty();
+        let rows = match (record, with_secondaries) {
+            (false, _) => 0,
+            (true, false) => pieces,
+            (true, true) => pieces * 2,
         };
-        let secondary_rows = if secondaries.is_empty() { 0 } else { pieces };
         Self {
             limits,
             secondaries,
             whole,
-            pieces: PieceColumns::with_capacity(pieces + secondary_rows),
-            jobs: JobColumns::with_capacity(jobs_guess),
+            pieces: PieceColumns::with_capacity(rows, with_secondaries),
+            jobs: JobColumns::with_capacity(jobs_bound),
             open: None,
             total_files: 0,
+            record,
         }
     }
 
@@ -83,6 +98,9 @@ impl<'a> JobCutter<'a> {
             .checked_add(piece.bytes)
             .ok_or_else(bytes_overflow)?;
         self.total_files += 1;
+        if !self.record {
+            return Ok(());
+        }
         self.pieces.push(
             job,
             0,
@@ -183,14 +201,15 @@ impl<'a> JobCutter<'a> {
         Ok(())
     }
 
-    /// Closes the last job and returns the tables; `events` says whether counts are known.
-    pub fn finish(mut self, events: bool) -> Result<Split, SplitError> {
+    /// Closes the last job and returns the jobs table, and the pieces table if recorded;
+    /// `events` says whether event counts are known.
+    pub fn finish(
+        mut self,
+        events: bool,
+    ) -> Result<(RecordBatch, Option<RecordBatch>), SplitError> {
         self.close()?;
-        let secondaries = !self.secondaries.is_empty();
-        Ok(Split {
-            pieces: self.pieces.finish(events, secondaries),
-            jobs: self.jobs.finish(events),
-        })
+        let pieces = self.record.then(|| self.pieces.finish(events));
+        Ok((self.jobs.finish(events), pieces))
     }
 }
 

@@ -30,6 +30,7 @@ pub use secondary::Secondary;
 use cutter::{JobCutter, Piece};
 use events::EventsCutter;
 use input::{Chunk, Reading};
+use output::EventCounts;
 use rules::Limits;
 use secondary::SecondaryCursor;
 
@@ -64,7 +65,15 @@ pub fn split(
         .collect::<Result<Vec<_>, _>>()?;
     let events_known = columns.events || limits.events_per_file.is_some();
 
-    let mut cutter = JobCutter::new(&limits, cursors, columns.len);
+    // Without events per job or secondaries, pieces are the files themselves: only where
+    // jobs end is worked out here, and the pieces table is made from the input's columns.
+    let record = limits.events_per_job.is_some() || !cursors.is_empty();
+    let capacity = match limits.events_per_job {
+        // Each piece ends at a file's end or at a job's worth of events.
+        Some(per_job) => columns.len + (total_events(&columns, &limits) / per_job) as usize + 1,
+        None => columns.len,
+    };
+    let mut cutter = JobCutter::new(&limits, cursors, capacity, record);
     let mut events = limits.events_per_job.map(EventsCutter::new);
     let mut file = 0u32;
     for chunk in &columns.chunks {
@@ -73,7 +82,23 @@ pub fn split(
             None => cut_files(chunk, &mut file, &limits, &mut cutter)?,
         }
     }
-    let split = cutter.finish(events_known)?;
+    let (jobs, pieces) = cutter.finish(events_known)?;
+    let pieces = pieces.unwrap_or_else(|| {
+        let sizes: Vec<_> = columns.chunks.iter().map(|chunk| &chunk.sizes).collect();
+        let events = match (limits.events_per_file, columns.events) {
+            (Some(n), _) => Some(EventCounts::PerFile(n)),
+            (None, true) => Some(EventCounts::Column(
+                columns
+                    .chunks
+                    .iter()
+                    .filter_map(|chunk| chunk.events.as_ref())
+                    .collect(),
+            )),
+            (None, false) => None,
+        };
+        output::whole_file_pieces(&jobs, &sizes, events)
+    });
+    let split = Split { pieces, jobs };
     tracing::info!(
         files = columns.len,
         jobs = split.jobs.num_rows(),
@@ -128,6 +153,18 @@ fn cut_events(
         *file += 1;
     }
     Ok(())
+}
+
+/// All events of the list, for sizing the output (saturating: it is only an estimate).
+fn total_events(columns: &input::Columns, limits: &Limits) -> u64 {
+    match limits.events_per_file {
+        Some(n) => n.saturating_mul(columns.len as u64),
+        None => columns
+            .chunks
+            .iter()
+            .flat_map(|chunk| chunk.events.iter().flat_map(|events| events.iter()))
+            .fold(0u64, |sum, &n| sum.saturating_add(n)),
+    }
 }
 
 /// A file's events: the rule's count for every file, else its own, else 0 (unknown).

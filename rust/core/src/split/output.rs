@@ -2,6 +2,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt32Type;
 use arrow_array::{ArrayRef, RecordBatch, UInt16Array, UInt32Array, UInt64Array};
 use arrow_buffer::{BooleanBuffer, NullBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -59,6 +61,9 @@ pub fn jobs_schema() -> SchemaRef {
 
 /// Column vectors of the pieces table, grown once per piece without other allocation.
 pub(crate) struct PieceColumns {
+    /// Whether rows of secondary datasets are added; without them `dataset` is all zero and
+    /// is made at the end instead of row by row.
+    secondaries: bool,
     job: Vec<u32>,
     dataset: Vec<u16>,
     file: Vec<u32>,
@@ -68,10 +73,11 @@ pub(crate) struct PieceColumns {
 }
 
 impl PieceColumns {
-    pub fn with_capacity(rows: usize) -> Self {
+    pub fn with_capacity(rows: usize, secondaries: bool) -> Self {
         Self {
+            secondaries,
             job: Vec::with_capacity(rows),
-            dataset: Vec::with_capacity(rows),
+            dataset: Vec::with_capacity(if secondaries { rows } else { 0 }),
             file: Vec::with_capacity(rows),
             first_event: Vec::with_capacity(rows),
             n_events: Vec::with_capacity(rows),
@@ -82,7 +88,9 @@ impl PieceColumns {
     #[inline]
     pub fn push(&mut self, job: u32, dataset: u16, file: u32, events: (u64, u64), bytes: u64) {
         self.job.push(job);
-        self.dataset.push(dataset);
+        if self.secondaries {
+            self.dataset.push(dataset);
+        }
         self.file.push(file);
         self.first_event.push(events.0);
         self.n_events.push(events.1);
@@ -90,8 +98,12 @@ impl PieceColumns {
     }
 
     /// The table; events are valid on primary rows when the primary list had them.
-    pub fn finish(self, primary_events: bool, secondaries: bool) -> RecordBatch {
-        let events_valid = match (primary_events, secondaries) {
+    pub fn finish(mut self, primary_events: bool) -> RecordBatch {
+        if !self.secondaries {
+            // Zeroed memory comes from the allocator untouched: no pass over the rows.
+            self.dataset = vec![0; self.job.len()];
+        }
+        let events_valid = match (primary_events, self.secondaries) {
             (false, _) => Some(NullBuffer::new_null(self.job.len())),
             (true, false) => None,
             (true, true) => {
@@ -188,4 +200,56 @@ impl JobColumns {
         ];
         RecordBatch::try_new(jobs_schema(), columns).expect("columns match the jobs schema")
     }
+}
+
+/// The pieces table when every piece is a whole primary file, in order, as without events
+/// per job and secondaries: `bytes` and `n_events` are the input's own buffers, not copies.
+pub(crate) fn whole_file_pieces(
+    jobs: &RecordBatch,
+    sizes: &[&ScalarBuffer<u64>],
+    events: Option<EventCounts<'_>>,
+) -> RecordBatch {
+    let n_files = jobs.column(2).as_primitive::<UInt32Type>().values();
+    let rows: usize = sizes.iter().map(|chunk| chunk.len()).sum();
+    let mut job = Vec::with_capacity(rows);
+    for (index, &files) in n_files.iter().enumerate() {
+        job.resize(job.len() + files as usize, index as u32);
+    }
+    let joined = |chunks: &[&ScalarBuffer<u64>]| -> ScalarBuffer<u64> {
+        match chunks {
+            [one] => (*one).clone(),
+            many => many
+                .iter()
+                .flat_map(|chunk| chunk.iter().copied())
+                .collect(),
+        }
+    };
+    let (n_events, valid) = match events {
+        Some(EventCounts::PerFile(n)) => (ScalarBuffer::from(vec![n; rows]), None),
+        Some(EventCounts::Column(chunks)) => (joined(&chunks), None),
+        None => (
+            ScalarBuffer::from(vec![0; rows]),
+            Some(NullBuffer::new_null(rows)),
+        ),
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt32Array::from(job)),
+        Arc::new(UInt16Array::from(vec![0; rows])),
+        Arc::new(UInt32Array::from_iter_values(0..rows as u32)),
+        Arc::new(UInt64Array::new(
+            ScalarBuffer::from(vec![0; rows]),
+            valid.clone(),
+        )),
+        Arc::new(UInt64Array::new(n_events, valid)),
+        Arc::new(UInt64Array::new(joined(sizes), None)),
+    ];
+    RecordBatch::try_new(pieces_schema(), columns).expect("columns match the pieces schema")
+}
+
+/// Where the event counts of whole files come from.
+pub(crate) enum EventCounts<'a> {
+    /// The same count for every file.
+    PerFile(u64),
+    /// The input's `nevents` column, chunk by chunk.
+    Column(Vec<&'a ScalarBuffer<u64>>),
 }
