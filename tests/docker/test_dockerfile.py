@@ -53,7 +53,7 @@ def test_every_stage_reference_names_an_earlier_stage(dockerfile: Dockerfile):
 
 
 def test_the_wheel_is_built_as_the_tests_build_it_with_the_project_pins(dockerfile: Dockerfile):
-    build = dockerfile.stage(dockerfile.stages[0].name or "")
+    build = dockerfile.stage("build")
     runs = " ".join(i.arguments for i in build.all("RUN"))
     assert "maturin build --release --locked" in runs
     assert "cargo build --release --locked -p bmnflow-sidecar -p bmnflow-gridsim" in runs
@@ -100,7 +100,7 @@ def test_the_build_context_holds_only_what_the_build_copies(dockerfile: Dockerfi
     assert rules[0] == "*"
     included = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
     copied = set()
-    for copy in dockerfile.stages[0].all("COPY"):
+    for copy in dockerfile.stage("build").all("COPY"):
         copied.update(copy.arguments.split()[:-1])
     assert copied == included
     assert not any(re.search(r"target|\.venv|secret|\.env|docker", i) for i in included)
