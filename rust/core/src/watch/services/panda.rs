@@ -32,60 +32,47 @@ pub struct PandaSource {
 }
 
 impl PandaSource {
-    /// A source for an Airflow connection of type `panda`: the host is the server URL;
-    /// extras `auth_type` (none, token or x509), `vo` and `role` for tokens (the token is the
-    /// password, or in the file of extra `token_file`), `proxy` and `ca_dir` for X.509,
-    /// `verify_tls`, `prod_source_label` (default `user`), `concurrency`, `monitor_url`.
+    /// A source for an Airflow connection of type `panda`, read as the PanDA hook reads it:
+    /// the host is the server URL; an OIDC token is the password or the file of extra
+    /// `token_file`, sent with extras `vo` and `role`; else extra `proxy` is an X.509 proxy
+    /// (with `ca_dir`). Also `verify_tls`, `prod_source_label` (default `user`),
+    /// `concurrency` and `monitor_url`.
     pub fn from_connection(connection: &Connection) -> Result<Self, SourceError> {
         let url = connection.url("https")?;
-        let auth_type = connection
-            .extra_str("auth_type")
-            .unwrap_or_else(|| "none".into())
-            .to_ascii_lowercase();
-        let (auth, identity) =
-            match auth_type.as_str() {
-                "none" => (PandaAuth::Anonymous, "anonymous".to_owned()),
-                "token" => {
-                    let vo = connection.extra_str("vo").ok_or_else(|| {
-                        config_error(connection, "auth_type token needs a vo extra")
-                    })?;
-                    let (token, identity) =
-                        match (connection.extra_str("token_file"), &connection.password) {
-                            (Some(file), _) => (
-                                TokenSource::File(PathBuf::from(&file)),
-                                format!("file:{file}"),
-                            ),
-                            (None, Some(token)) if !token.is_empty() => (
-                                TokenSource::Value(Secret::new(token.expose())),
-                                digest(token.expose()),
-                            ),
-                            _ => return Err(config_error(
-                                connection,
-                                "auth_type token needs the token as password or a token_file extra",
-                            )),
-                        };
-                    let identity = format!("token:{vo}:{identity}");
-                    let role = connection.extra_str("role");
-                    (PandaAuth::Token { token, vo, role }, identity)
-                }
-                "x509" => {
-                    let proxy = connection.extra_str("proxy").ok_or_else(|| {
-                        config_error(connection, "auth_type x509 needs a proxy extra")
-                    })?;
-                    let identity = format!("x509:{proxy}");
-                    let auth = PandaAuth::X509 {
-                        proxy: PathBuf::from(proxy),
-                        ca_dir: connection.extra_str("ca_dir").map(PathBuf::from),
-                    };
-                    (auth, identity)
-                }
-                other => {
-                    return Err(config_error(
-                        connection,
-                        format!("auth_type {other:?} must be none, token or x509"),
-                    ))
-                }
+        // As the PanDA hook decides: a token (file or password) with its VO, else a proxy,
+        // else no credentials.
+        let password = connection
+            .password
+            .clone()
+            .filter(|token| !token.is_empty());
+        let token = match (connection.extra_str("token_file"), password) {
+            (Some(file), _) => Some((
+                TokenSource::File(PathBuf::from(&file)),
+                format!("file:{file}"),
+            )),
+            (None, Some(token)) => Some((
+                TokenSource::Value(Secret::new(token.expose())),
+                digest(token.expose()),
+            )),
+            (None, None) => None,
+        };
+        let (auth, identity) = if let Some((token, who)) = token {
+            let vo = connection
+                .extra_str("vo")
+                .ok_or_else(|| config_error(connection, "an OIDC token needs the vo extra"))?;
+            let role = connection.extra_str("role");
+            let identity = format!("token:{vo}:{who}");
+            (PandaAuth::Token { token, vo, role }, identity)
+        } else if let Some(proxy) = connection.extra_str("proxy") {
+            let identity = format!("x509:{proxy}");
+            let auth = PandaAuth::X509 {
+                proxy: PathBuf::from(proxy),
+                ca_dir: connection.extra_str("ca_dir").map(PathBuf::from),
             };
+            (auth, identity)
+        } else {
+            (PandaAuth::Anonymous, "anonymous".to_owned())
+        };
 
         let mut config = PandaConfig::new(&url, auth).map_err(|e| SourceError::from_service(&e))?;
         config.endpoint.verify_tls = connection.extra_flag("verify_tls", true);
