@@ -12,7 +12,7 @@ BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(HOME)/.cargo/bin:$(PATH)
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: test env clients-env jedi-env build lint rust-test py-test lock clean
+.PHONY: test demo env clients-env jedi-env build lint rust-test py-test lock clean
 
 ## env: the project's virtual environment, installed from requirements/dev.lock.
 env: $(VENV)/.synced
@@ -59,6 +59,12 @@ rust-test:
 
 py-test: build clients-env jedi-env
 	pytest
+
+## demo: one BM@N run from the DAQ to DST on the embedded grid (gridsim, a real Rucio server
+## and its daemons, Airflow, the sidecar), with progress and a summary; nothing is left
+## running unless KEEP=1 (then `python scripts/demo.py stop` stops it).
+demo: build
+	$(PY) scripts/demo.py
 
 ## test: everything CI checks.
 test: lint rust-test py-test

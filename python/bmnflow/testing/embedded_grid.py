@@ -50,12 +50,19 @@ class EmbeddedGrid:
         self.root.mkdir(parents=True, exist_ok=True)
         port = free_port()
         self.rucio = RucioServer(workdir=self.root / "rucio", gridsim_port=port)
+        self.rucio.start()
+        # gridsim's PanDA resolves input datasets in, and registers outputs to, this Rucio.
+        rucio = {
+            "url": self.rucio.url,
+            "account": self.rucio.account,
+            "username": self.rucio.username,
+            "password": self.rucio.password,
+        }
         config = {
             "fts": {"time_scale": 0.1},
-            "panda": {"storage": "LHEP_DISK", "slots": self.panda_slots},
+            "panda": {"storage": "LHEP_DISK", "slots": self.panda_slots, "rucio": rucio},
             **self.gridsim_config,
         }
-        self.rucio.start()
         self.gridsim = GridSim(root=self.root / "gridsim", port=port, config=config)
         self.gridsim.start()
         self.rucio.start_daemons(ALL_DAEMONS)
