@@ -104,6 +104,8 @@ class PandaSubmitTaskOperator(BaseOperator):
         self.log.info("killed PanDA task %s: %s", self._panda_task_id, message)
 
     def _submit(self, context: Context, hook: PandaHook) -> int:
+        # Limitation: the server finds a duplicate unique name only for taskType anal; other
+        # task types rely on the task id kept in the task state store.
         submission = hook.client.submit_spec(self.spec)
         task_id = int(submission["task_id"])
         if submission["created"]:

@@ -58,6 +58,8 @@ class PandaTaskTrigger(BaseTrigger):
 
         try:
             client = await PandaHook(panda_conn_id=self.panda_conn_id).aget_client()
+            # Limitation: one poll loop per task; the client's bulk task/get_tasks_modified_since
+            # is not yet shared between the triggers of a triggerer.
             status = await client.wait_for_task(
                 self.panda_task_id,
                 initial=self.poll_interval,

@@ -235,6 +235,33 @@ mod tests {
         assert_eq!(body.unwrap()["task_parameters"]["taskName"], "t1");
     }
 
+    #[test]
+    fn an_unreadable_proxy_is_a_configuration_error_before_any_request() {
+        let auth = PandaAuth::X509 {
+            proxy: "/nonexistent/x509up_u1000".into(),
+            ca_dir: None,
+        };
+        let config = PandaConfig::new("https://panda.example:25443", auth).unwrap();
+        let error = PandaClient::new(config).unwrap_err();
+        assert_eq!(
+            crate::ServiceError::kind(&error),
+            crate::ErrorKind::Configuration
+        );
+        assert!(error.to_string().contains("x509up_u1000"), "{error}");
+    }
+
+    #[test]
+    fn calls_go_under_api_v1_whatever_the_configured_path() {
+        for url in [
+            "https://p.example:25443",
+            "https://p.example:25443/server/panda",
+        ] {
+            let config = PandaConfig::new(url, PandaAuth::Anonymous).unwrap();
+            let client = PandaClient::new(config).unwrap();
+            assert_eq!(client.api_url().as_str(), "https://p.example:25443/api/v1/");
+        }
+    }
+
     #[tokio::test]
     async fn lists_go_as_repeated_keys() {
         let (url, seen) = recorder().await;
