@@ -17,25 +17,36 @@ import pyarrow.parquet as pq
 import pytest
 
 from bmnflow._core import RucioClient
+from bmnflow.errors import NotFoundError
 from bmnflow.testing.rucio_server import RucioServer
 
 pytestmark = pytest.mark.rucio
 
 DAGS = Path(__file__).with_name("dags")
-RUNNER = DAGS / "rucio_dags.py"
 
 
 @pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory: pytest.TempPathFactory, rucio_server: RucioServer) -> dict:
-    """A fresh Airflow home with its database, and the Rucio connection as an env var."""
+def dag_runs(
+    tmp_path_factory: pytest.TempPathFactory,
+    rucio_server: RucioServer,
+    client: RucioClient,
+    raw_files,
+) -> dict[str, Any]:
+    """Runs, in one fresh Airflow home: the chain (the sensor must defer until the
+    judge-injector turns its rule OK), the chain again, and the sensor on a SUSPENDED rule."""
     home = tmp_path_factory.mktemp("airflow")
-    connection = {
-        "conn_type": "rucio",
-        "host": rucio_server.url,
-        "login": rucio_server.username,
-        "password": rucio_server.password,
-        "extra": {"account": "root", "webui_url": "https://rucio-ui.bmn.invalid"},
-    }
+    scope = f"af.{int(time.time() * 1000) % 10**9}"
+    rucio_server.add_scope(scope)
+    dataset = f"{scope}:raw.run8123"
+    files = home / "files.parquet"
+    pq.write_table(pa.Table.from_pylist(raw_files(8123, 6)), files)
+
+    suspended = f"{scope}:raw.run8124"
+    client.create_dataset(suspended)
+    client.register_files(suspended, "LHEP_ONLINE", pa.Table.from_pylist(raw_files(8124, 2)))
+    (suspended_rule,) = client.add_rule([suspended], "DLNP_DISK")
+    rucio_server.call("PUT", f"/rules/{suspended_rule}", {"options": {"state": "SUSPENDED"}})
+
     env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
@@ -43,90 +54,84 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory, rucio_server: RucioSer
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "AIRFLOW_CONN_RUCIO_DEFAULT": json.dumps(connection),
+        "AIRFLOW_CONN_RUCIO_DEFAULT": json.dumps(
+            {
+                "conn_type": "rucio",
+                "host": rucio_server.url,
+                "login": rucio_server.username,
+                "password": rucio_server.password,
+                "extra": {"account": "root", "webui_url": "https://rucio-ui.bmn.invalid"},
+            }
+        ),
+        "BMN_TEST_SCOPE": scope,
+        "BMN_TEST_FILES": str(files),
+        "BMN_TEST_REPORT": str(home / "report.jsonl"),
+        "BMN_TEST_RULE": suspended_rule,
     }
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
-    return env
 
+    seen: list[str] = []
 
-def run_dag(env: dict, which: str, **objects: str) -> dict[str, Any]:
-    """Runs one DAG of ``dags/rucio_dags.py`` with ``BMN_TEST_<NAME>`` variables set."""
-    variables = {f"BMN_TEST_{key.upper()}": value for key, value in objects.items()}
+    def inject_once_the_sensor_waits() -> None:
+        # The sensor must find the rule in INJECT and defer; only then does the daemon act.
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not seen:
+            rules = client.list_rules(dataset) if _exists(client, dataset) else []
+            if rules and rules[0]["state"] == "INJECT":
+                seen.append(rules[0]["state"])
+                time.sleep(3)
+                rucio_server.run_daemon("judge-injector")
+            time.sleep(0.5)
+
+    injector = threading.Thread(target=inject_once_the_sensor_waits)
+    injector.start()
     result = subprocess.run(
-        [sys.executable, str(RUNNER), which],
-        env={**env, **variables},
+        [sys.executable, str(DAGS / "rucio_dags.py"), "chain", "chain", "suspended"],
+        env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
         check=False,
     )
+    injector.join()
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    runs = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    reports = [json.loads(line) for line in (home / "report.jsonl").read_text().splitlines()]
+    return {"runs": runs, "reports": reports, "seen": seen, "dataset": dataset}
 
 
 def test_the_chain_registers_a_run_and_the_sensor_waits_for_the_daemon(
-    airflow_env: dict,
-    rucio_server: RucioServer,
-    client: RucioClient,
-    rucio_scope,
-    raw_files,
-    tmp_path: Path,
+    dag_runs: dict[str, Any], client: RucioClient
 ):
-    files = tmp_path / "files.parquet"
-    pq.write_table(pa.Table.from_pylist(raw_files(8123, 6)), files)
-    dataset = f"{rucio_scope}:raw.run8123"
-    seen: list[str] = []
-
-    def inject_when_waiting() -> None:
-        # The sensor must find the rule in INJECT and defer; only then does the daemon act.
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            rules = _rules(client, dataset)
-            if rules and rules[0]["state"] == "INJECT":
-                seen.append("INJECT")
-                time.sleep(3)
-                rucio_server.run_daemon("judge-injector")
-                return
-            time.sleep(0.5)
-
-    daemon = threading.Thread(target=inject_when_waiting)
-    daemon.start()
-    report = tmp_path / "report.json"
-    outcome = run_dag(airflow_env, "chain", scope=rucio_scope, files=str(files), report=str(report))
-    daemon.join()
-
-    assert outcome["run"] == "success", outcome
-    assert seen == ["INJECT"]
-    kept = json.loads(report.read_text())
-    assert kept["registered"] == 6
-    assert kept["rule"]["state"] == "OK"
-    assert kept["rule"]["locks_ok_cnt"] == 6
-    assert [r["id"] for r in client.list_rules(dataset)] == [kept["rule_id"]]
+    first = dag_runs["runs"][0]
+    assert first["run"] == "success", first
+    assert dag_runs["seen"] == ["INJECT"], "the rule was waited for, not OK from the start"
+    report = dag_runs["reports"][0]
+    assert report["registered"] == 6
+    assert (report["rule"]["state"], report["rule"]["locks_ok_cnt"]) == ("OK", 6)
+    dataset = dag_runs["dataset"]
+    assert [r["id"] for r in client.list_rules(dataset)] == [report["rule_id"]]
     assert client.list_replicas([dataset]).num_rows == 6
 
-    # The whole chain again: the dataset exists, files and rule are found, nothing doubles.
-    again = run_dag(airflow_env, "chain", scope=rucio_scope, files=str(files), report=str(report))
-    assert again["run"] == "success", again
-    assert json.loads(report.read_text())["rule_id"] == kept["rule_id"]
-    assert len(client.list_content(dataset)) == 6
+
+def test_running_the_chain_again_duplicates_nothing(dag_runs: dict[str, Any], client: RucioClient):
+    second = dag_runs["runs"][1]
+    assert second["run"] == "success", second
+    first, again = dag_runs["reports"]
+    assert again["rule_id"] == first["rule_id"]
+    assert len(client.list_content(dag_runs["dataset"])) == 6
+    assert len(client.list_rules(dag_runs["dataset"])) == 1
 
 
-def test_the_sensor_fails_on_a_suspended_rule(
-    airflow_env: dict, rucio_server: RucioServer, client: RucioClient, rucio_scope, raw_files
-):
-    dataset = f"{rucio_scope}:raw.run8124"
-    client.create_dataset(dataset)
-    client.register_files(dataset, "LHEP_ONLINE", pa.Table.from_pylist(raw_files(8124, 2)))
-    (rule_id,) = client.add_rule([dataset], "DLNP_DISK")
-    rucio_server.call("PUT", f"/rules/{rule_id}", {"options": {"state": "SUSPENDED"}})
-
-    outcome = run_dag(airflow_env, "suspended", rule=rule_id)
-    assert outcome["tasks"]["wait"] == "failed", outcome
+def test_the_sensor_fails_on_a_suspended_rule(dag_runs: dict[str, Any]):
+    suspended = dag_runs["runs"][2]
+    assert suspended["tasks"] == {"wait": "failed"}, suspended
 
 
-def _rules(client: RucioClient, dataset: str) -> list[dict[str, Any]]:
+def _exists(client: RucioClient, did: str) -> bool:
     try:
-        return client.list_rules(dataset)
-    except Exception:
-        return []
+        client.get_metadata(did)
+    except NotFoundError:
+        return False
+    return True

@@ -71,6 +71,14 @@ def test_replicas_are_added_alone_and_a_repeat_with_the_same_checksum_succeeds(
     table = client.list_replicas(dids, rse_expression="LHEP_DISK")
     assert table.num_rows == 5
 
+    # The server would keep the first checksum silently; bmnflow refuses the changed file.
+    checksums = ["0badc0de", *files["adler32"][1:].to_pylist()]
+    changed = files.set_column(2, "adler32", pa.array(checksums))
+    with pytest.raises(AlreadyExistsError) as caught:
+        client.add_replicas("DLNP_DISK", changed)
+    assert [f["did"] for f in caught.value.details["failed"]] == [dids[0]]
+    assert sorted(caught.value.details["stored"]) == sorted(dids[1:])
+
 
 def test_a_checksum_conflict_fails_only_its_file_and_a_fixed_rerun_completes(
     client: RucioClient, rucio_server: RucioServer, rucio_scope: str, raw_files, tmp_path

@@ -2,8 +2,8 @@
 
 ``test_airflow.py`` points ``AIRFLOW__CORE__DAGS_FOLDER`` here and runs this file as a script
 in a fresh ``AIRFLOW_HOME``, with the connection in ``AIRFLOW_CONN_RUCIO_DEFAULT`` and the
-test's objects in ``BMN_TEST_*`` variables; it prints one JSON line: the run's state and each
-task's state.
+test's objects in ``BMN_TEST_*`` variables. Each DAG named on the command line is run in turn
+(one process: Airflow starts once); a JSON line per run gives its state and its tasks'.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ with DAG(dag_id="rucio_chain", schedule=None) as rucio_chain:
     @task
     def keep(rule_id: str, registered: int, rule: dict[str, Any]) -> None:
         report = {"rule_id": rule_id, "registered": registered, "rule": rule}
-        Path(os.environ["BMN_TEST_REPORT"]).write_text(json.dumps(report))
+        with Path(os.environ["BMN_TEST_REPORT"]).open("a") as file:
+            file.write(json.dumps(report) + "\n")
 
     create >> register >> rule >> wait
     keep(rule.output, register.output, wait.output)
@@ -55,7 +56,7 @@ with DAG(dag_id="rucio_suspended", schedule=None) as rucio_suspended:
 
 
 if __name__ == "__main__":
-    dag = {"chain": rucio_chain, "suspended": rucio_suspended}[sys.argv[1]]
-    run = dag.test()
-    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-    print(json.dumps({"run": str(run.state), "tasks": states}))
+    for name in sys.argv[1:]:
+        run = {"chain": rucio_chain, "suspended": rucio_suspended}[name].test()
+        states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+        print(json.dumps({"dag": name, "run": str(run.state), "tasks": states}), flush=True)

@@ -404,6 +404,66 @@ mod tests {
         assert_eq!(issued.load(Ordering::SeqCst), 0);
     }
 
+    /// A loopback server whose attachments fail with `DatabaseException` `failures` times.
+    async fn busy_server(failures: u32) -> (RucioClient, Arc<AtomicU32>) {
+        let calls = Arc::new(AtomicU32::new(0));
+        let counter = calls.clone();
+        let app = Router::new().route(
+            "/dids/attachments",
+            axum::routing::post(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n < failures {
+                        let body = r#"{"ExceptionClass": "DatabaseException",
+                            "ExceptionMessage": "database is locked"}"#;
+                        (StatusCode::INTERNAL_SERVER_ERROR, body).into_response()
+                    } else {
+                        (StatusCode::CREATED, "Created").into_response()
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let credentials = Credentials::Jwt(Secret::new("token"));
+        let config = RucioConfig::new(format!("http://{address}"), "root", credentials);
+        (RucioClient::new(config).unwrap(), calls)
+    }
+
+    #[tokio::test]
+    async fn only_idempotent_calls_are_repeated_after_a_database_exception() {
+        let body = serde_json::json!({"attachments": []});
+        let path = "dids/attachments";
+
+        let (client, calls) = busy_server(2).await;
+        client
+            .send(
+                Idempotency::Idempotent,
+                Method::POST,
+                path,
+                &[],
+                Some(&body),
+            )
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+        let (client, calls) = busy_server(2).await;
+        let error = client
+            .send(
+                Idempotency::NotIdempotent,
+                Method::POST,
+                path,
+                &[],
+                Some(&body),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.server_class(), Some("DatabaseException"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
     #[test]
     fn chunks_cover_every_item_once() {
         let ranges: Vec<_> = chunk_ranges(2500, 990).collect();

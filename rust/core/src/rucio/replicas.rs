@@ -70,6 +70,15 @@ pub struct RegisterReport {
     pub registered: usize,
 }
 
+/// When registration looks for files registered already with another size or checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConflictCheck {
+    /// Before sending each chunk: the endpoint would accept the conflict silently.
+    First,
+    /// After the server refused a chunk for one: saves a request per chunk.
+    OnRefusal,
+}
+
 /// What happened to one chunk of a registration.
 struct ChunkResult<'a> {
     /// The files sent (all but the conflicts).
@@ -146,6 +155,8 @@ impl RucioClient {
                 })
             },
             "replicas",
+            // The server would silently keep the first checksum of a known file.
+            ConflictCheck::First,
         )
         .await
     }
@@ -177,17 +188,21 @@ impl RucioClient {
                 })
             },
             ATTACHMENTS,
+            // The server refuses a whole chunk with FileConsistencyMismatch: look only then.
+            ConflictCheck::OnRefusal,
         )
         .await
     }
 
-    /// Sends `body(chunk)` to `path` for each chunk of files that passed the checksum check.
+    /// Sends `body(chunk)` to `path` for each chunk, leaving out files registered already
+    /// with another size or checksum.
     async fn register_chunks<B>(
         &self,
         files: &[FileSpec],
         what: &str,
         body: B,
         path: &str,
+        check: ConflictCheck,
     ) -> Result<RegisterReport, RucioError>
     where
         B: Fn(&[&FileSpec]) -> Value,
@@ -196,31 +211,7 @@ impl RucioClient {
         let results: Vec<ChunkResult<'_>> =
             futures::stream::iter(chunk_ranges(files.len(), self.chunk_size()).map(|range| {
                 let chunk = &files[range];
-                async move {
-                    let (sent, conflicts) = match self.split_conflicts(chunk).await {
-                        Ok(split) => split,
-                        Err(error) => return ChunkResult::failed(chunk, error),
-                    };
-                    let result = if sent.is_empty() {
-                        Ok(())
-                    } else {
-                        let body = body(&sent);
-                        self.send(
-                            Idempotency::Idempotent,
-                            Method::POST,
-                            path,
-                            &[],
-                            Some(&body),
-                        )
-                        .await
-                        .map(drop)
-                    };
-                    ChunkResult {
-                        sent,
-                        conflicts,
-                        result,
-                    }
-                }
+                self.register_chunk(chunk, body, path, check)
             }))
             .buffer_unordered(self.concurrency())
             .collect()
@@ -241,6 +232,59 @@ impl RucioClient {
         outcome.finish(what)?;
         tracing::info!(count = registered, "{what}: done");
         Ok(RegisterReport { registered })
+    }
+
+    async fn register_chunk<'a, B>(
+        &self,
+        chunk: &'a [FileSpec],
+        body: &B,
+        path: &str,
+        check: ConflictCheck,
+    ) -> ChunkResult<'a>
+    where
+        B: Fn(&[&FileSpec]) -> Value,
+    {
+        let send = |files: Vec<&'a FileSpec>| async move {
+            let result = if files.is_empty() {
+                Ok(())
+            } else {
+                let body = body(&files);
+                self.send(
+                    Idempotency::Idempotent,
+                    Method::POST,
+                    path,
+                    &[],
+                    Some(&body),
+                )
+                .await
+                .map(drop)
+            };
+            (files, result)
+        };
+
+        if check == ConflictCheck::OnRefusal {
+            let (sent, result) = send(chunk.iter().collect()).await;
+            match result {
+                Err(error) if error.is_class("FileConsistencyMismatch") => {}
+                result => {
+                    return ChunkResult {
+                        sent,
+                        conflicts: Vec::new(),
+                        result,
+                    }
+                }
+            }
+        }
+        let (fresh, conflicts) = match self.split_conflicts(chunk).await {
+            Ok(split) => split,
+            Err(error) => return ChunkResult::failed(chunk, error),
+        };
+        let (sent, result) = send(fresh).await;
+        ChunkResult {
+            sent,
+            conflicts,
+            result,
+        }
     }
 
     /// Splits a chunk into files that may be sent and files registered already with another
