@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+import subprocess
+import sys
 import threading
 import time
 
@@ -89,3 +91,50 @@ def test_hierarchy_lets_callers_catch_builtin_categories():
     assert issubclass(errors.InvalidInputError, ValueError)
     for name in errors.__all__:
         assert issubclass(getattr(errors, name), errors.BmnflowError)
+
+
+_EXIT_WHILE_BUSY = """
+import asyncio, logging
+import bmnflow
+from bmnflow._core import diagnostics
+
+logging.basicConfig(level=logging.DEBUG)
+bmnflow.sync_log_level()
+
+async def main():
+    # Results in flight and Rust threads logging while the interpreter goes away.
+    pending = [asyncio.ensure_future(diagnostics.sleep(0.001 * i)) for i in range(200)]
+    await asyncio.sleep(0.05)
+    for i in range(50):
+        diagnostics.log("debug", "busy", {"i": i})
+    return len(pending)
+
+asyncio.run(main())
+"""
+
+
+def test_exit_with_rust_work_in_flight_is_clean():
+    # CPython kills threads that take the interpreter lock during finalization; Rust frames
+    # cannot survive that, so an unguarded bridge aborts the process at exit now and then.
+    for attempt in range(10):
+        result = subprocess.run(
+            [sys.executable, "-c", _EXIT_WHILE_BUSY],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, (attempt, result.stderr[-2000:])
+
+
+def test_doctor_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "bmnflow", "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ok: a Rust panic becomes bmnflow.errors.InternalError" in result.stdout
+    assert "ok: an async Rust call was awaited" in result.stdout

@@ -29,5 +29,6 @@ def sync_log_level() -> None:
 
 
 sync_log_level()
-# Rust threads may still be running at exit; they must stop calling into Python first.
-atexit.register(_core.stop_logging)
+# Rust threads may still be running at exit; they must stop calling into Python before the
+# interpreter finalizes (registered after Airflow's own handlers, so it runs before them).
+atexit.register(_core.shutdown)

@@ -19,7 +19,10 @@ def doctor() -> int:
     except InternalError:
         print("ok: a Rust panic becomes bmnflow.errors.InternalError")
 
-    slept = asyncio.run(diagnostics.sleep(0.01))
+    async def await_rust() -> float:
+        return await diagnostics.sleep(0.01)
+
+    slept = asyncio.run(await_rust())
     print(f"ok: an async Rust call was awaited ({slept} s)")
     return 0
 

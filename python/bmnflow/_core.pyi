@@ -11,8 +11,8 @@ __version__: str
 def set_log_level(level: int) -> None:
     """Sets the lowest Python logging level that the core forwards."""
 
-def stop_logging() -> None:
-    """Stops forwarding core log events to Python (called at interpreter exit)."""
+def shutdown() -> None:
+    """Stops every call from Rust threads into Python (called at interpreter exit)."""
 
 class diagnostics:
     @staticmethod

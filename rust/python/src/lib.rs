@@ -6,6 +6,7 @@ mod bridge;
 mod diagnostics;
 mod errors;
 mod fts;
+mod interpreter;
 mod logging;
 mod panda;
 mod rucio;
@@ -21,10 +22,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(logging::set_log_level, m)?)?;
-    m.add_function(wrap_pyfunction!(logging::stop_logging, m)?)?;
+    m.add_function(wrap_pyfunction!(interpreter::shutdown, m)?)?;
     diagnostics::register(m)?;
-    panda::register(m)?;
     fts::register(m)?;
+    panda::register(m)?;
     rucio::register(m)?;
     split::register(m)?;
     watch::register(m)?;

@@ -2,7 +2,7 @@
 //! they land in Airflow task logs with the ids of the objects concerned.
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -11,11 +11,10 @@ use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
+use crate::interpreter;
+
 /// Python's number for the lowest level forwarded; read without the interpreter lock.
 static MIN_LEVEL: AtomicU8 = AtomicU8::new(20);
-
-/// Cleared at interpreter exit: from then on no thread may call into Python.
-static ENABLED: AtomicBool = AtomicBool::new(true);
 
 /// Installs the forwarding layer as the process's tracing subscriber, once.
 pub fn install() {
@@ -30,18 +29,11 @@ pub fn set_log_level(level: u8) {
     MIN_LEVEL.store(level, Ordering::Relaxed);
 }
 
-/// Stops forwarding; registered with `atexit` so that no Rust thread logs into a dying
-/// interpreter.
-#[pyfunction]
-pub fn stop_logging() {
-    ENABLED.store(false, Ordering::Relaxed);
-}
-
 struct PythonLogging;
 
 impl<S: Subscriber> Layer<S> for PythonLogging {
     fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
-        ENABLED.load(Ordering::Relaxed)
+        !interpreter::shutting_down()
             && python_level(metadata.level()) >= MIN_LEVEL.load(Ordering::Relaxed)
     }
 
@@ -52,7 +44,7 @@ impl<S: Subscriber> Layer<S> for PythonLogging {
         let logger = logger_name(metadata.target());
         let level = python_level(metadata.level());
 
-        Python::attach(|py| {
+        interpreter::with_python(|py| {
             // A failure to log must never become a failure of the work being logged.
             if let Err(error) = emit(py, &logger, level, &fields) {
                 error.print(py);
