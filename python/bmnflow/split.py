@@ -104,12 +104,33 @@ def split_jobs(
     return Jobs(pieces, jobs)
 
 
-def split(files: Any, **rules: Any) -> pa.Table:
+def split(
+    files: Any,
+    *,
+    n_files_per_job: int | None = None,
+    n_gb_per_job: float | None = None,
+    n_events_per_job: int | None = None,
+    max_files_per_job: int | None = None,
+    n_events_per_file: int | None = None,
+    output_allowance: int | None = None,
+    boundaries: Sequence[str] = (),
+    secondaries: Sequence[SecondaryDataset] = (),
+) -> pa.Table:
     """Cuts ``files`` into jobs; returns one row per job and file piece.
 
-    Takes the same keyword rules as :func:`split_jobs`, whose ``pieces`` table this is.
+    The parameters are those of :func:`split_jobs`, whose ``pieces`` table this is.
     """
-    return split_jobs(files, **rules).pieces
+    return split_jobs(
+        files,
+        n_files_per_job=n_files_per_job,
+        n_gb_per_job=n_gb_per_job,
+        n_events_per_job=n_events_per_job,
+        max_files_per_job=max_files_per_job,
+        n_events_per_file=n_events_per_file,
+        output_allowance=output_allowance,
+        boundaries=boundaries,
+        secondaries=secondaries,
+    ).pieces
 
 
 def monte_carlo_jobs(
