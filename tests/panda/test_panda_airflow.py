@@ -84,6 +84,15 @@ def run_dag(
     return states, summary
 
 
+def running(pid: int) -> bool:
+    """Whether a process exists and is not a zombie (killed, awaiting its reaper)."""
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return False
+    state = next(x for x in status.read_text().splitlines() if x.startswith("State:"))
+    return "zombie" not in state
+
+
 def tasks_named(client: PandaClient, name: str) -> list[dict[str, Any]]:
     return [t for t in client.tasks_modified_since("2020-01-01 00:00:00") if t["taskName"] == name]
 
@@ -186,7 +195,7 @@ def test_killing_the_airflow_task_aborts_the_panda_task_and_its_payloads(
     jobs = client.job_descriptions(client.task_job_ids(task["jediTaskID"]))
     assert {job["jobStatus"] for job in jobs} == {"cancelled"}
     for pid in pids.read_text().split():
-        assert not Path(f"/proc/{pid}").exists(), f"payload {pid} still running"
+        assert not running(int(pid)), f"payload {pid} still running"
 
 
 def test_reused_names_are_found_not_duplicated(client: PandaClient) -> None:

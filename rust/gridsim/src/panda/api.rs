@@ -206,7 +206,7 @@ pub fn call(
         }
     }
     let cast = from_query && http_method == "GET";
-    let args = match bind(call.method, &signature(call), arguments, cast) {
+    let args = match bind(&signature(call), arguments, cast) {
         Ok(args) => args,
         Err(message) => return response(false, message, Value::Null),
     };

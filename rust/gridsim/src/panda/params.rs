@@ -58,17 +58,26 @@ pub fn optional(name: &'static str, hint: Hint, default: Value) -> Param {
 /// repeated key a list) and must be cast. The error is the message of the
 /// `success: false` answer.
 pub fn bind(
-    method: &str,
     signature: &[Param],
     mut given: Map<String, Value>,
     from_query: bool,
 ) -> Result<Map<String, Value>, String> {
-    if let Some(unknown) = given
-        .keys()
-        .find(|k| !signature.iter().any(|p| p.name == *k))
-    {
+    // Python's `Signature.bind` reports a missing argument before an unexpected one.
+    let missing = signature
+        .iter()
+        .find(|p| p.default.is_none() && !given.contains_key(p.name));
+    if let Some(missing) = missing {
         return Err(format!(
-            "Argument error: {method}() got an unexpected keyword argument '{unknown}'"
+            "Argument error: missing a required argument: '{}'",
+            missing.name
+        ));
+    }
+    let unknown = given
+        .keys()
+        .find(|k| !signature.iter().any(|p| p.name == *k));
+    if let Some(unknown) = unknown {
+        return Err(format!(
+            "Argument error: got an unexpected keyword argument '{unknown}'"
         ));
     }
 
@@ -233,7 +242,6 @@ mod tests {
     #[test]
     fn query_values_are_cast_by_hint() {
         let bound = bind(
-            "get_details",
             &signature(),
             query(&[
                 ("task_id", json!("12.0")),
@@ -250,37 +258,24 @@ mod tests {
 
     #[test]
     fn refusals_use_the_server_messages() {
-        let error = bind(
-            "get_details",
-            &signature(),
-            query(&[("task_id", json!("x"))]),
-            true,
-        )
-        .unwrap_err();
+        let error = bind(&signature(), query(&[("task_id", json!("x"))]), true).unwrap_err();
         assert!(
             error.starts_with("Type error: 'task_id' with value 'x'"),
             "{error}"
         );
-        let error = bind("get_details", &signature(), Map::new(), true).unwrap_err();
+        let error = bind(&signature(), Map::new(), true).unwrap_err();
         assert_eq!(
             error,
             "Argument error: missing a required argument: 'task_id'"
         );
         let error = bind(
-            "get_details",
             &signature(),
             query(&[("task_id", json!(1)), ("x", json!(1))]),
             false,
         )
         .unwrap_err();
         assert!(error.contains("unexpected keyword argument 'x'"), "{error}");
-        let error = bind(
-            "get_details",
-            &signature(),
-            query(&[("task_id", json!("7"))]),
-            false,
-        )
-        .unwrap_err();
+        let error = bind(&signature(), query(&[("task_id", json!("7"))]), false).unwrap_err();
         assert_eq!(error, "Type error: 'task_id' must be of type int, got str.");
     }
 }

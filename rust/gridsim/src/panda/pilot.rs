@@ -210,8 +210,9 @@ async fn execute(panda: &Panda, job: &JobView, scratch: &Path) -> Outcome {
 /// Terminates the payload's whole process group, then reaps the shell.
 async fn kill_group(child: &mut tokio::process::Child) {
     if let Some(pid) = child.id() {
+        // `--` so that the negative process group id is not read as a signal name.
         let _ = Command::new("kill")
-            .arg("-KILL")
+            .args(["-s", "KILL", "--"])
             .arg(format!("-{pid}"))
             .status()
             .await;
