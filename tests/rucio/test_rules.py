@@ -66,6 +66,11 @@ def test_rule_errors_keep_the_server_class(client: RucioClient, dataset: str, ru
         client.get_rule("0" * 32)
     assert caught.value.server_class == "RuleNotFound"
 
+    # Activities are the server's to define: an unknown one fails its schema.
+    with pytest.raises(InvalidInputError) as caught:
+        client.add_rule([dataset], "LHEP_DISK", activity="No Such Activity")
+    assert caught.value.server_class == "InvalidObject"
+
 
 def test_bad_rule_requests_are_refused_before_sending(client: RucioClient, dataset: str):
     for call, reason in [

@@ -57,8 +57,7 @@ class RucioHook(BaseHook):
     async def aget_client(self) -> RucioClient:
         """The client, built without blocking the event loop (for triggers)."""
         connection = await BaseHook.aget_connection(self.rucio_conn_id)
-        extra = await connection.aextra_dejson() if hasattr(connection, "aextra_dejson") else None
-        return client_from(connection, extra if extra is not None else connection.extra_dejson)
+        return client_from(connection, await connection.aextra_dejson())
 
     def webui_url(self) -> str | None:
         """The Rucio web UI's base URL from the connection's ``webui_url`` extra, if any."""

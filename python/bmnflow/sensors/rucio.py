@@ -52,13 +52,14 @@ class RucioRuleSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.rucio_conn_id = rucio_conn_id
         self._stuck_since: float | None = None
+        self._last_rule: dict[str, Any] = {}
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
         # A rule that is OK already needs no trip through the triggerer.
         if self.poke(context):
-            return summary(RucioHook(self.rucio_conn_id).client.get_rule(self.rule_id))
+            return summary(self._last_rule)
         self.defer(
             trigger=RucioRuleTrigger(
                 rule_id=self.rule_id,
@@ -73,6 +74,7 @@ class RucioRuleSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool:
         rule = RucioHook(self.rucio_conn_id).client.get_rule(self.rule_id)
+        self._last_rule = rule
         state = rule["state"]
         self.log.info(
             "rule %s is %s (locks: %s ok, %s replicating, %s stuck)",

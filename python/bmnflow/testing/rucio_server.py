@@ -254,6 +254,9 @@ class RucioServer:
                 str(self.threads),
                 "--timeout",
                 "300",
+                # Tests stop the server at the end of a session: no request is left to finish.
+                "--graceful-timeout",
+                "2",
                 "rucio.web.rest.flaskapi.v1.main:application",
             ],
             env=self.env(),
