@@ -153,17 +153,26 @@ async def wait_some(
 
 
 async def wait(
-    kind: str, conn_id: str, ids: Iterable[str], *, timeout: float | None = None
+    kind: str,
+    conn_id: str,
+    ids: Iterable[str],
+    *,
+    timeout: float | None = None,
+    until: str = "all",
 ) -> Report:
-    """Waits until every one of ``ids`` ended, or ``timeout`` seconds passed.
+    """Waits until every one of ``ids`` ended (or one, with ``until="any"``), or ``timeout``
+    seconds passed.
 
-    The report's ``pending`` holds what had not ended when the timeout passed.
+    The report's ``pending`` holds what had not ended when the wait returned.
 
     :param kind: ``fts_job``, ``panda_task`` or ``rucio_rule``.
     :param conn_id: The Airflow connection of the service.
     :param ids: The objects' ids.
     :param timeout: Seconds to wait at most; no limit when unset.
+    :param until: ``all`` or ``any``.
     """
+    if until not in ("all", "any"):
+        raise InvalidInputError(f"until must be 'all' or 'any', not {until!r}")
     remaining = _check(kind, ids)
     deadline = None if timeout is None else time.monotonic() + timeout
     report = Report()
@@ -175,6 +184,8 @@ async def wait(
         report.ended.update(step.ended)
         report.pending = step.pending
         remaining = [i for i in remaining if i not in report.ended]
+        if until == "any" and report.ended:
+            break
     report.pending = {i: report.pending.get(i) for i in remaining}
     return report
 
@@ -196,6 +207,9 @@ def _check(kind: str, ids: Iterable[str]) -> list[str]:
 
 
 _connections: dict[str, tuple[float, str]] = {}
+_connection_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def _connection_json(conn_id: str) -> str:
@@ -204,6 +218,18 @@ async def _connection_json(conn_id: str) -> str:
     cached = _connections.get(conn_id)
     if cached and time.monotonic() - cached[0] < CONNECTION_TTL_SECONDS:
         return cached[1]
+    # Thousands of triggers start together: one of them reads the connection, the rest wait.
+    locks = _connection_locks.setdefault(asyncio.get_running_loop(), {})
+    async with locks.setdefault(conn_id, asyncio.Lock()):
+        cached = _connections.get(conn_id)
+        if cached and time.monotonic() - cached[0] < CONNECTION_TTL_SECONDS:
+            return cached[1]
+        text = await _read_connection(conn_id)
+        _connections[conn_id] = (time.monotonic(), text)
+        return text
+
+
+async def _read_connection(conn_id: str) -> str:
     from airflow.sdk import BaseHook
 
     connection = await BaseHook.aget_connection(conn_id)
@@ -212,7 +238,7 @@ async def _connection_json(conn_id: str) -> str:
         extra = await connection.aextra_dejson()
     if extra is None:
         extra = connection.extra_dejson
-    text = json.dumps(
+    return json.dumps(
         {
             "conn_type": connection.conn_type,
             "host": connection.host,
@@ -223,8 +249,6 @@ async def _connection_json(conn_id: str) -> str:
             "extra": extra or {},
         }
     )
-    _connections[conn_id] = (time.monotonic(), text)
-    return text
 
 
 # One HTTP client per event loop: a client cannot move between loops.

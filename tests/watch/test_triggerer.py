@@ -62,9 +62,10 @@ with DAG("watch_fts_jobs", schedule=None):
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def slow_grid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GridSim]:
-    """A grid whose transfers take about three minutes, so that the waits outlast a kill."""
+    """A grid of the test's own whose transfers take about three minutes, so that the waits
+    outlast a kill and its job list holds only the test's jobs."""
     config = {"fts": {"time_scale": 250.0, "link_concurrency": 64}}
     with GridSim(root=tmp_path_factory.mktemp("grid"), config=config) as grid:
         yield grid

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -79,18 +78,9 @@ class WaitTrigger(BaseTrigger):
             yield TriggerEvent(self._event("success", report, ""))
 
     async def _wait(self) -> watch.Report:
-        if self.wait_for == "all":
-            return await watch.wait(self.kind, self.conn_id, self.ids, timeout=self.timeout)
-        deadline = (
-            None if self.timeout is None else asyncio.get_running_loop().time() + self.timeout
+        return await watch.wait(
+            self.kind, self.conn_id, self.ids, timeout=self.timeout, until=self.wait_for
         )
-        while True:
-            left = watch.LONG_POLL_SECONDS
-            if deadline is not None:
-                left = min(left, deadline - asyncio.get_running_loop().time())
-            report = await watch.wait_some(self.kind, self.conn_id, self.ids, timeout=max(left, 0))
-            if report.ended or left <= 0:
-                return report
 
     def _event(self, status: str, report: watch.Report, message: str) -> dict[str, Any]:
         return {
