@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import PAYLOADS
+from conftest import PAYLOADS, mc_spec
 
 from bmnflow._core import RucioClient
 from bmnflow.testing.gridsim import GridSim
@@ -53,30 +53,30 @@ def grid_with_rucio(
 
 
 def put_raw_files(rucio: RucioServer, grid: GridSim, dataset: str, count: int) -> list[str]:
-    """Writes RAW files where Rucio puts their LHEP_DISK replicas and registers them."""
-    scope = dataset.split(":")[0]
-    rows, names = [], []
-    for index in range(count):
-        name = f"{dataset.split(':')[1]}.{index:03d}.raw"
-        data = f"run8 raw file {index}\n".encode() * (index + 1)
-        pfn = rucio.call("GET", f"/rses/LHEP_DISK/lfns2pfns?lfns={scope}:{name}")[f"{scope}:{name}"]
-        path = grid.path_of(pfn)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        rows.append(
-            {
-                "scope": scope,
-                "name": name,
-                "bytes": len(data),
-                "adler32": f"{zlib.adler32(data):08x}",
-                "events": 10,
-            }
-        )
-        names.append(name)
+    """Registers RAW files on LHEP_DISK and writes their bytes where Rucio puts the replicas."""
+    scope, base = dataset.split(":")
+    contents = {
+        f"{base}.{index:03d}.raw": f"run8 raw file {index}\n".encode() * (index + 1)
+        for index in range(count)
+    }
+    rows = [
+        {
+            "scope": scope,
+            "name": name,
+            "bytes": len(data),
+            "adler32": f"{zlib.adler32(data):08x}",
+            "events": 10,
+        }
+        for name, data in contents.items()
+    ]
     client = RucioClient(rucio.url, rucio.account, username=rucio.username, password=rucio.password)
     client.create_dataset(dataset)
     client.register_files(dataset, "LHEP_DISK", pa.Table.from_pylist(rows))
-    return names
+    for replica in client.list_replicas([dataset]).to_pylist():
+        path = grid.path_of(replica["pfn"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(contents[replica["name"]])
+    return sorted(contents)
 
 
 def run_operator(grid: GridSim, tmp_path: Path, spec: dict[str, Any]) -> dict[str, Any]:
@@ -154,3 +154,24 @@ def test_a_raw_to_digi_task_runs_to_done_with_outputs_in_rucio(
     assert sorted(digitised) == sorted(
         name for index, name in enumerate(raw_names) for _ in range(index + 1)
     )
+
+
+def test_a_monte_carlo_task_registers_its_outputs_in_rucio(
+    grid_with_rucio: tuple[RucioServer, GridSim], tmp_path: Path
+) -> None:
+    rucio, grid = grid_with_rucio
+    spec = mc_spec()
+
+    summary = run_operator(grid, tmp_path, spec)
+
+    assert summary["status"] == "done"
+    client = RucioClient(rucio.url, rucio.account, username=rucio.username, password=rucio.password)
+    replicas = client.list_replicas([spec["output_dataset"]]).to_pylist()
+    assert len(replicas) == 3
+    events = sorted(
+        int(line.split()[1])
+        for replica in replicas
+        for line in grid.path_of(replica["pfn"]).read_text().splitlines()
+    )
+    assert events == list(range(1, 31))
+    assert len(client.list_files(spec["log_dataset"]).to_pylist()) == 3
