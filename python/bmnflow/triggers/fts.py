@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from bmnflow.errors import BmnflowError
+from bmnflow import watch
+from bmnflow.errors import BmnflowError, TimeoutError
 
 
 class FtsJobsTrigger(BaseTrigger):
-    """Waits until every (or any) of some FTS jobs is terminal, with one bulk query per poll
-    made by the Rust core, without blocking the loop.
+    """Waits until every (or any) of some FTS jobs is terminal through bmnflow's shared
+    watcher (in the triggerer or the sidecar), without blocking the loop.
 
     Its kwargs carry the connection id and job ids, never a credential. Waiting is read-only,
     so the trigger may run twice or be rebuilt after a triggerer restart without harm.
@@ -21,8 +21,8 @@ class FtsJobsTrigger(BaseTrigger):
     :param fts_conn_id: The Airflow connection of the FTS server.
     :param job_ids: The FTS jobs to wait for.
     :param wait_for: ``all`` to wait until every job is terminal, ``any`` until one is.
-    :param poll_interval: The first interval between polls, in seconds; it grows while
-        nothing changes, up to a minute.
+    :param poll_interval: Kept for stored triggers; the shared watcher polls every job at
+        its own interval (``BMNFLOW_WATCH_MIN_INTERVAL``, 5 s by default).
     :param timeout: Seconds after which the wait fails; none when unset.
     """
 
@@ -54,16 +54,8 @@ class FtsJobsTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from bmnflow.hooks.fts import FtsHook
-
         try:
-            client = await FtsHook(fts_conn_id=self.fts_conn_id).aget_client()
-            answer = await client.wait_jobs(
-                self.job_ids,
-                wait_for=self.wait_for,
-                poll_interval=self.poll_interval,
-                timeout=self.timeout,
-            )
+            answer = await wait_jobs(self.fts_conn_id, self.job_ids, self.wait_for, self.timeout)
         except BmnflowError as error:
             self.log.info("FTS jobs %s: %s", ",".join(self.job_ids[:3]), error.message)
             yield TriggerEvent(
@@ -76,4 +68,28 @@ class FtsJobsTrigger(BaseTrigger):
                 }
             )
             return
-        yield TriggerEvent({"status": "success", "job_ids": self.job_ids, **json.loads(answer)})
+        yield TriggerEvent({"status": "success", "job_ids": self.job_ids, **answer})
+
+
+async def wait_jobs(
+    conn_id: str, job_ids: list[str], wait_for: str, timeout: float | None
+) -> dict[str, Any]:
+    """Waits through the shared watcher; answers as the core's FTS wait does: ``terminal``
+    (job id, state) pairs, ``active`` and ``missing`` (unknown to FTS) job ids."""
+    report = await watch.wait("fts_job", conn_id, job_ids, timeout=timeout, until=wait_for)
+    terminal, missing = [], []
+    for job_id, outcome in report.ended.items():
+        if outcome.outcome == "terminal":
+            terminal.append((job_id, outcome.state))
+        elif outcome.outcome == "gone":
+            missing.append(job_id)
+        else:
+            raise outcome.error()
+    answer = {"terminal": terminal, "active": list(report.pending), "missing": missing}
+    if report.pending and (wait_for == "all" or not report.ended):
+        raise TimeoutError(
+            f"{len(report.pending)} of {len(job_ids)} FTS jobs still active after the timeout",
+            service="fts",
+            details=answer,
+        )
+    return answer

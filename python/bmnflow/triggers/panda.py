@@ -8,11 +8,13 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from bmnflow import watch
 from bmnflow.errors import BmnflowError
 
 
 class PandaTaskTrigger(BaseTrigger):
-    """Waits for a task's final status, polling from the Rust core without blocking the loop.
+    """Waits for a task's final status through bmnflow's shared watcher (in the triggerer or
+    the sidecar), without blocking the loop.
 
     Its kwargs carry the connection id, never a credential. Waiting is read-only, so the
     trigger may run twice or be rebuilt after a triggerer restart without harm. When
@@ -20,9 +22,9 @@ class PandaTaskTrigger(BaseTrigger):
 
     :param task_id: The PanDA task (``jediTaskID``).
     :param panda_conn_id: The Airflow connection of the PanDA server.
-    :param poll_interval: The first interval between polls, in seconds; it grows while the
-        status does not change, up to ``max_poll_interval``.
-    :param max_poll_interval: The longest interval between polls, in seconds.
+    :param poll_interval: Kept for stored triggers; the shared watcher polls at its own
+        interval (``BMNFLOW_WATCH_MIN_INTERVAL``, 5 s by default).
+    :param max_poll_interval: Kept for stored triggers (``BMNFLOW_WATCH_MAX_INTERVAL``).
     :param kill_on_kill: Kill the PanDA task when a user kills the Airflow task.
     """
 
@@ -58,13 +60,12 @@ class PandaTaskTrigger(BaseTrigger):
 
         try:
             client = await PandaHook(panda_conn_id=self.panda_conn_id).aget_client()
-            # Limitation: one poll loop per task; the client's bulk task/get_tasks_modified_since
-            # is not yet shared between the triggers of a triggerer.
-            status = await client.wait_for_task(
-                self.panda_task_id,
-                initial=self.poll_interval,
-                max_interval=self.max_poll_interval,
-            )
+            task = str(self.panda_task_id)
+            ended = (await watch.wait("panda_task", self.panda_conn_id, [task])).ended[task]
+            error = ended.error()
+            if error is not None:
+                raise error
+            status = ended.state
             outcome = json.loads(await client.task_outcome_async(self.panda_task_id))
         except BmnflowError as error:
             self.log.info("PanDA task %s: %s", self.panda_task_id, error.message)
