@@ -110,6 +110,8 @@ def test_the_chain_registers_a_run_and_the_sensor_waits_for_the_daemon(
     report = dag_runs["reports"][0]
     assert report["registered"] == 6
     assert (report["rule"]["state"], report["rule"]["locks_ok_cnt"]) == ("OK", 6)
+    rule_page = f"https://rucio-ui.bmn.invalid/rule?rule_id={report['rule_id']}"
+    assert report["url"] == rule_page, "the extra link's URL, from the connection's webui_url"
     dataset = dag_runs["dataset"]
     assert [r["id"] for r in client.list_rules(dataset)] == [report["rule_id"]]
     assert client.list_replicas([dataset]).num_rows == 6

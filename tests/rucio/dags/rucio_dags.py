@@ -41,8 +41,10 @@ with DAG(dag_id="rucio_chain", schedule=None) as rucio_chain:
     wait = RucioRuleSensor(task_id="wait", rule_id=rule.output, poke_interval=1)
 
     @task
-    def keep(rule_id: str, registered: int, rule: dict[str, Any]) -> None:
-        report = {"rule_id": rule_id, "registered": registered, "rule": rule}
+    def keep(rule_id: str, registered: int, rule: dict[str, Any], ti: Any = None) -> None:
+        # The URL behind the rule task's extra link, pushed by the operator.
+        rule_url = ti.xcom_pull(task_ids="rule", key="rucio_rule_url")
+        report = {"rule_id": rule_id, "registered": registered, "rule": rule, "url": rule_url}
         with Path(os.environ["BMN_TEST_REPORT"]).open("a") as file:
             file.write(json.dumps(report) + "\n")
 

@@ -48,6 +48,9 @@ pub struct RucioConfig {
     pub concurrency: usize,
     /// Time allowed for one request and its answer. Default 120 s.
     pub request_timeout: Duration,
+    /// Time allowed for a listing answered as a stream, such as the replicas of a large
+    /// dataset, which the server produces slowly. Default 1 hour.
+    pub listing_timeout: Duration,
 }
 
 impl RucioConfig {
@@ -69,6 +72,7 @@ impl RucioConfig {
             chunk_size: 500,
             concurrency: 4,
             request_timeout: Duration::from_secs(120),
+            listing_timeout: Duration::from_secs(3600),
         }
     }
 }
@@ -87,6 +91,7 @@ struct Inner {
     vo: Option<String>,
     chunk_size: usize,
     concurrency: usize,
+    listing_timeout: Duration,
 }
 
 impl RucioClient {
@@ -136,6 +141,7 @@ impl RucioClient {
                 vo: config.vo,
                 chunk_size: config.chunk_size,
                 concurrency: config.concurrency.max(1),
+                listing_timeout: config.listing_timeout,
             }),
         })
     }
@@ -162,6 +168,20 @@ impl RucioClient {
         path: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
+    ) -> Result<Response, RucioError> {
+        self.send_with(idempotency, method, path, query, body, None)
+            .await
+    }
+
+    /// [`Self::send`] with a time limit of its own for the whole answer.
+    async fn send_with(
+        &self,
+        idempotency: Idempotency,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        timeout: Option<Duration>,
     ) -> Result<Response, RucioError> {
         let request = format!("{method} /{}", path.trim_start_matches('/'));
         let body = body.map(|b| Bytes::from(b.to_string()));
@@ -191,6 +211,9 @@ impl RucioClient {
                         builder = builder
                             .header("Content-Type", "application/json")
                             .body(body.clone());
+                    }
+                    if let Some(timeout) = timeout {
+                        builder = builder.timeout(timeout);
                     }
                     builder
                 })
@@ -250,14 +273,15 @@ impl RucioClient {
         F: FnMut(T) -> Result<(), RucioError>,
     {
         let request = format!("{method} {path}");
+        let timeout = Some(self.inner.listing_timeout);
         let response = self
-            .send(Idempotency::Idempotent, method, path, query, body)
+            .send_with(Idempotency::Idempotent, method, path, query, body, timeout)
             .await?;
         let mut chunks = response.bytes_stream();
         let mut pending: Vec<u8> = Vec::new();
 
         while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(|e| decode(&request, e))?;
+            let chunk = chunk.map_err(|e| decode(&request, with_causes(&e)))?;
             pending.extend_from_slice(&chunk);
             let mut start = 0;
             while let Some(offset) = pending[start..].iter().position(|&b| b == b'\n') {
@@ -291,6 +315,18 @@ impl RucioClient {
         .await?;
         Ok(items)
     }
+}
+
+/// The error and its causes in one line: reqwest puts "timed out" in a cause.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
 }
 
 fn decode(request: &str, error: impl std::fmt::Display) -> RucioError {
