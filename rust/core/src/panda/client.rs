@@ -197,6 +197,14 @@ mod tests {
                         {"status": "unknown", "command": "tobekilled"}]}))
                 }),
             )
+            .route(
+                "/api/v1/job/get_description",
+                post(|State(seen): State<Seen>, headers: HeaderMap, Json(body): Json<Value>| async move {
+                    let count = body["job_ids"].as_array().map_or(0, Vec::len);
+                    seen.lock().push((headers, None, Some(body)));
+                    Json(json!({"success": true, "message": "", "data": vec![Value::Null; count]}))
+                }),
+            )
             .with_state(seen.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -260,6 +268,20 @@ mod tests {
             let client = PandaClient::new(config).unwrap();
             assert_eq!(client.api_url().as_str(), "https://p.example:25443/api/v1/");
         }
+    }
+
+    #[tokio::test]
+    async fn descriptions_are_fetched_in_chunks_below_the_server_cap() {
+        let (url, seen) = recorder().await;
+        let ids: Vec<u64> = (1..=12_000).collect();
+        let jobs = client(&url).job_descriptions(&ids).await.unwrap();
+        assert_eq!(jobs.len(), 12_000);
+        let sizes: Vec<usize> = seen
+            .lock()
+            .iter()
+            .map(|(_, _, body)| body.as_ref().unwrap()["job_ids"].as_array().unwrap().len())
+            .collect();
+        assert_eq!(sizes, vec![5000, 5000, 2000]);
     }
 
     #[tokio::test]
