@@ -12,7 +12,10 @@ JOB_URL_KEY = "fts_job_url"
 
 
 class FtsJobLink(BaseOperatorLink):
-    """Links a task to the web monitor page of the (first) FTS job it submitted."""
+    """Links a task to the web monitor page of the first FTS job it submitted.
+
+    Limitation: one link per task; the other FTS jobs are in the per-file table.
+    """
 
     name = "FTS job"
 

@@ -5,8 +5,9 @@ use arrow_array::RecordBatch;
 
 use super::client::FtsClient;
 use super::error::FtsError;
+use super::outcome::{summarize, Summary};
 use super::planner::{Plan, PlanConfig};
-use super::run::{PollConfig, Progress, Summary, TransferRun};
+use super::run::{PollConfig, Progress, TransferRun};
 use super::table::{outcomes_to_batch, transfers_from_batches};
 
 /// Where a bulk transfer stands after a step or a run.
@@ -52,10 +53,11 @@ pub async fn run_to_end(
 
 fn report(run: &TransferRun, progress: Option<Progress>) -> Result<BulkReport, FtsError> {
     let outcomes = run.outcomes();
+    let job_ids = run.submitted_job_ids();
     Ok(BulkReport {
         progress,
-        summary: run.summary(),
+        summary: summarize(&outcomes, job_ids.len()),
         table: outcomes_to_batch(&outcomes, &run.plan().transfers)?,
-        job_ids: run.submitted_job_ids(),
+        job_ids,
     })
 }

@@ -1,5 +1,6 @@
 //! The FTS3 REST client: submission, bulk status, listing, cancellation, priority, whoami.
 
+use bytes::Bytes;
 use futures::{stream, StreamExt, TryStreamExt};
 use reqwest::{Client, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -9,7 +10,9 @@ use uuid::Uuid;
 
 use super::auth::Credentials;
 use super::error::FtsError;
-use super::model::{FileStatus, JobState, JobStatus, JobSubmission, Whoami, STATUS_FILE_FIELDS};
+use super::model::{
+    FileStatus, JobState, JobStatus, JobSubmission, JobSubmissionRef, Whoami, STATUS_FILE_FIELDS,
+};
 use crate::http::{Endpoint, EndpointConfig, Idempotency};
 
 /// Job ids in one bulk status query at most, as FTS clients in the field use.
@@ -80,7 +83,7 @@ impl FtsClient {
     /// exists, submitted earlier by this or a crashed run) adopts the existing job.
     pub async fn submit_deterministic(
         &self,
-        submission: &JobSubmission,
+        submission: &JobSubmissionRef<'_>,
     ) -> Result<Submitted, FtsError> {
         let sid = submission
             .params
@@ -89,7 +92,7 @@ impl FtsClient {
             .filter(|_| submission.params.id_generator.as_deref() == Some("deterministic"))
             .ok_or_else(|| FtsError::invalid("a deterministic submission needs a sid"))?;
         let expected = self.deterministic_job_id(sid).await?;
-        let body = serialize(submission)?;
+        let body = Bytes::from(serialize(submission)?);
 
         // Idempotent: a repeat after a lost answer meets the 409 below, never a second job.
         let sent = self
@@ -114,7 +117,8 @@ impl FtsClient {
                         ),
                     });
                 }
-                tracing::info!(fts_job_id = %job_id, files = submission.files.len(),
+                // Debug: a bulk run submits hundreds; it logs one line per step at info.
+                tracing::debug!(fts_job_id = %job_id, files = submission.files.len(),
                     "FTS job submitted");
                 Ok(Submitted {
                     job_id,
@@ -122,7 +126,7 @@ impl FtsClient {
                 })
             }
             Err(error) if error.is_conflict() => {
-                tracing::info!(fts_job_id = %expected, sid, "FTS job exists already, adopted");
+                tracing::debug!(fts_job_id = %expected, sid, "FTS job exists already, adopted");
                 Ok(Submitted {
                     job_id: expected,
                     adopted: true,
@@ -342,7 +346,7 @@ fn vo_namespace(whoami: &Whoami) -> Result<Uuid, FtsError> {
     Ok(Uuid::new_v5(&base, vo.as_bytes()))
 }
 
-fn serialize(submission: &JobSubmission) -> Result<String, FtsError> {
+fn serialize(submission: &impl serde::Serialize) -> Result<String, FtsError> {
     serde_json::to_string(submission).map_err(|e| FtsError::invalid(e.to_string()))
 }
 

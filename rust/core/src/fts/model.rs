@@ -166,6 +166,30 @@ pub struct JobSubmission {
     pub params: JobParams,
 }
 
+/// A submission whose files borrow from the caller's transfer list, so that large lists are
+/// sent without copying them first; it serialises exactly as a [`JobSubmission`].
+#[derive(Debug, Clone, Serialize)]
+pub struct JobSubmissionRef<'a> {
+    pub files: Vec<FileSpecRef<'a>>,
+    pub params: JobParams,
+}
+
+/// One file of a [`JobSubmissionRef`]: the fields bmnflow's planner sends.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSpecRef<'a> {
+    pub sources: &'a [String],
+    pub destinations: [&'a str; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filesize: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<&'a Value>,
+    pub activity: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection_strategy: Option<&'a str>,
+}
+
 /// The state of an FTS job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

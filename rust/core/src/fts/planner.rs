@@ -1,5 +1,5 @@
-//! Turns "copy these files there" into FTS jobs: validation, grouping by link and activity,
-//! cutting into jobs, and the deterministic `sid` that makes every submission idempotent.
+//! Turns "copy these files there" into FTS jobs: grouping by link and activity, cutting into
+//! jobs, and the deterministic `sid` that makes every submission idempotent.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -7,11 +7,9 @@ use serde_json::Value;
 use url::Url;
 use uuid::Uuid;
 
-use super::error::{FtsError, InputProblem};
-use super::model::{FileSpec, JobParams, JobSubmission};
-
-/// FTS refuses file, staging, archive and job metadata longer than this once serialised.
-pub const METADATA_LIMIT: usize = 1024;
+use super::error::FtsError;
+use super::model::{FileSpecRef, JobParams, JobSubmissionRef};
+use super::validate::{validate_config, validate_transfers};
 
 /// The namespace of bmnflow's `sid`s; any fixed UUID works, this one is bmnflow's own.
 const SID_NAMESPACE: Uuid = Uuid::from_u128(0x5e0c_2d1a_8b1f_4f0e_9a53_b3f1_7c2e_6a01);
@@ -124,26 +122,48 @@ impl Plan {
         validate_config(&config, request_key)?;
         validate_transfers(&transfers)?;
 
-        let mut groups: BTreeMap<(Link, String, bool), Vec<usize>> = BTreeMap::new();
+        // Keys borrow from the transfers: a list of 100k files must not cost 100k key copies.
+        let mut groups: HashMap<(&str, &str, &str, bool), Vec<usize>> = HashMap::new();
+        let default_storages: Vec<(String, String)> = transfers
+            .iter()
+            .map(|t| match (&t.source_storage, &t.destination_storage) {
+                (Some(_), Some(_)) => (String::new(), String::new()),
+                _ => (storage_of(&t.sources[0]), storage_of(&t.destination)),
+            })
+            .collect();
         for (row, transfer) in transfers.iter().enumerate() {
+            let (source, destination) = &default_storages[row];
             let key = (
-                link_of(transfer),
-                activity_of(transfer),
+                transfer.source_storage.as_deref().unwrap_or(source),
+                transfer
+                    .destination_storage
+                    .as_deref()
+                    .unwrap_or(destination),
+                transfer.activity.as_deref().unwrap_or("default"),
                 transfer.sources.len() > 1,
             );
             groups.entry(key).or_default().push(row);
         }
+        let groups: BTreeMap<_, _> = groups.into_iter().collect();
 
         let mut jobs = Vec::new();
-        for ((link, activity, multi_source), mut rows) in groups {
-            // Sorting by destination makes the cut independent of the order of the input rows.
-            rows.sort_by(|a, b| transfers[*a].destination.cmp(&transfers[*b].destination));
+        for ((source, destination, activity, multi_source), mut rows) in groups {
+            // Ordering by a stable hash of the destination makes the cut independent of the
+            // order of the input rows, and is cheaper than comparing long common prefixes.
+            rows.sort_by_cached_key(|&row| {
+                let destination = transfers[row].destination.as_str();
+                (fnv1a(destination.as_bytes()), destination)
+            });
             // FTS runs a job with several sources per file as a multiple-replica job, which
             // holds exactly one file.
             let size = if multi_source {
                 1
             } else {
                 config.max_files_per_job
+            };
+            let link = Link {
+                source: source.to_owned(),
+                destination: destination.to_owned(),
             };
             for chunk in rows.chunks(size) {
                 let mut files = chunk.to_vec();
@@ -152,7 +172,7 @@ impl Plan {
                 jobs.push(PlannedJob {
                     sid,
                     link: link.clone(),
-                    activity: activity.clone(),
+                    activity: activity.to_owned(),
                     attempt: 1,
                     files,
                 });
@@ -186,24 +206,23 @@ impl Plan {
     }
 
     /// The body of `POST /jobs` for `job`.
-    pub fn submission(&self, job: &PlannedJob) -> JobSubmission {
+    pub fn submission<'a>(&'a self, job: &'a PlannedJob) -> JobSubmissionRef<'a> {
         let files = job
             .files
             .iter()
             .map(|&row| {
                 let transfer = &self.transfers[row];
                 let multi_source = transfer.sources.len() > 1;
-                FileSpec {
-                    sources: transfer.sources.clone(),
-                    destinations: vec![transfer.destination.clone()],
+                FileSpecRef {
+                    sources: &transfer.sources,
+                    destinations: [&transfer.destination],
                     filesize: transfer.filesize,
-                    checksum: transfer.checksum.clone(),
-                    metadata: transfer.metadata.clone(),
-                    activity: Some(job.activity.clone()),
+                    checksum: transfer.checksum.as_deref(),
+                    metadata: transfer.metadata.as_ref(),
+                    activity: &job.activity,
                     selection_strategy: multi_source
-                        .then(|| self.config.selection_strategy.clone())
+                        .then_some(self.config.selection_strategy.as_deref())
                         .flatten(),
-                    ..FileSpec::default()
                 }
             })
             .collect();
@@ -211,7 +230,7 @@ impl Plan {
         let mut params = self.config.params.clone();
         params.id_generator = Some("deterministic".to_owned());
         params.sid = Some(job.sid.clone());
-        JobSubmission { files, params }
+        JobSubmissionRef { files, params }
     }
 }
 
@@ -231,26 +250,11 @@ fn sid_for(parent: &str, attempt: u32, transfers: &[Transfer], files: &[usize]) 
     Uuid::new_v5(&SID_NAMESPACE, name.as_bytes()).to_string()
 }
 
-fn link_of(transfer: &Transfer) -> Link {
-    let source = transfer
-        .source_storage
-        .clone()
-        .unwrap_or_else(|| storage_of(&transfer.sources[0]));
-    let destination = transfer
-        .destination_storage
-        .clone()
-        .unwrap_or_else(|| storage_of(&transfer.destination));
-    Link {
-        source,
-        destination,
-    }
-}
-
-fn activity_of(transfer: &Transfer) -> String {
-    transfer
-        .activity
-        .clone()
-        .unwrap_or_else(|| "default".to_owned())
+/// 64-bit FNV-1a: a hash that, unlike std's, is fixed forever, as `sid`s must be.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// `scheme://host:port` of a URL that validation has accepted.
@@ -266,146 +270,11 @@ fn storage_of(url: &str) -> String {
     }
 }
 
-fn validate_config(config: &PlanConfig, request_key: &str) -> Result<(), FtsError> {
-    let mut problems = Vec::new();
-    if request_key.trim().is_empty() {
-        problems.push("the request key is empty".to_owned());
-    }
-    if config.max_files_per_job == 0 {
-        problems.push("max_files_per_job must be at least 1".to_owned());
-    }
-    if config.max_active_jobs_per_link == 0 {
-        problems.push("max_active_jobs_per_link must be at least 1".to_owned());
-    }
-    if config.max_attempts == 0 {
-        problems.push("max_attempts must be at least 1".to_owned());
-    }
-    let params = &config.params;
-    if params.id_generator.is_some() || params.sid.is_some() {
-        problems
-            .push("id_generator and sid are set by bmnflow to make submissions idempotent".into());
-    }
-    if params.priority.is_some_and(|p| !(1..=5).contains(&p)) {
-        problems.push("priority must be between 1 and 5".to_owned());
-    }
-    if let Some(reason) = params.job_metadata.as_ref().and_then(metadata_problem) {
-        problems.push(format!("job_metadata {reason}"));
-    }
-    if let Some(strategy) = &config.selection_strategy {
-        if !matches!(strategy.as_str(), "auto" | "orderly") {
-            problems.push(format!(
-                "selection_strategy {strategy:?} is not auto or orderly"
-            ));
-        }
-    }
-    match problems.is_empty() {
-        true => Ok(()),
-        false => Err(FtsError::InvalidInput {
-            problems: problems
-                .into_iter()
-                .map(|reason| InputProblem { row: 0, reason })
-                .collect(),
-        }),
-    }
-}
-
-/// Refuses the whole list when any row is wrong, naming every wrong row.
-pub fn validate_transfers(transfers: &[Transfer]) -> Result<(), FtsError> {
-    if transfers.is_empty() {
-        return Err(FtsError::invalid("the transfer list is empty"));
-    }
-    let mut problems = Vec::new();
-    let mut destinations: HashMap<&str, usize> = HashMap::with_capacity(transfers.len());
-
-    for (row, transfer) in transfers.iter().enumerate() {
-        let mut fail = |reason: String| problems.push(InputProblem { row, reason });
-
-        if transfer.sources.is_empty() {
-            fail("no sources".to_owned());
-        }
-        for source in &transfer.sources {
-            if let Some(reason) = url_problem(source) {
-                fail(format!("source {source:?} {reason}"));
-            }
-            if source == &transfer.destination {
-                fail(format!("destination {source:?} equals its source"));
-            }
-        }
-        if let Some(reason) = url_problem(&transfer.destination) {
-            fail(format!("destination {:?} {reason}", transfer.destination));
-        }
-        if let Some(first) = destinations.insert(&transfer.destination, row) {
-            fail(format!(
-                "destination {:?} is also the destination of row {first}",
-                transfer.destination
-            ));
-        }
-        if let Some(reason) = transfer.checksum.as_deref().and_then(checksum_problem) {
-            fail(reason);
-        }
-        if let Some(reason) = transfer.metadata.as_ref().and_then(metadata_problem) {
-            fail(format!("metadata {reason}"));
-        }
-        if transfer
-            .activity
-            .as_deref()
-            .is_some_and(|a| a.trim().is_empty())
-        {
-            fail("activity is empty".to_owned());
-        }
-    }
-
-    match problems.is_empty() {
-        true => Ok(()),
-        false => Err(FtsError::InvalidInput { problems }),
-    }
-}
-
-fn url_problem(text: &str) -> Option<String> {
-    match Url::parse(text) {
-        Err(e) => Some(format!("is not a valid URL ({e})")),
-        Ok(url) if url.host_str().is_none_or(str::is_empty) => Some("has no host".to_owned()),
-        Ok(url) if url.path().is_empty() || url.path() == "/" => Some("has no path".to_owned()),
-        Ok(_) => None,
-    }
-}
-
-fn checksum_problem(checksum: &str) -> Option<String> {
-    let (algorithm, value) = match checksum.split_once(':') {
-        Some((algorithm, value)) => (algorithm, Some(value)),
-        None => (checksum, None),
-    };
-    let digits = match algorithm.to_ascii_lowercase().as_str() {
-        "adler32" | "crc32" => 8,
-        "md5" => 32,
-        "sha1" => 40,
-        "sha256" => 64,
-        _ => {
-            return Some(format!(
-                "checksum {checksum:?}: algorithm must be ADLER32, CRC32, MD5, SHA1 or SHA256"
-            ))
-        }
-    };
-    match value {
-        None => None,
-        Some(hex) if hex.len() == digits && hex.bytes().all(|b| b.is_ascii_hexdigit()) => None,
-        Some(_) => Some(format!(
-            "checksum {checksum:?}: {algorithm} needs {digits} hexadecimal digits"
-        )),
-    }
-}
-
-fn metadata_problem(metadata: &Value) -> Option<String> {
-    let size = metadata.to_string().len();
-    (size > METADATA_LIMIT).then(|| format!("is {size} bytes, over FTS's {METADATA_LIMIT}"))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::ServiceError;
 
     fn transfer(source: &str, destination: &str) -> Transfer {
         Transfer {
@@ -433,15 +302,6 @@ mod tests {
         transfers
     }
 
-    fn problems(error: FtsError) -> Vec<(usize, String)> {
-        match error {
-            FtsError::InvalidInput { problems } => {
-                problems.into_iter().map(|p| (p.row, p.reason)).collect()
-            }
-            other => panic!("expected invalid input, got {other}"),
-        }
-    }
-
     #[test]
     fn groups_by_link_and_cuts_into_jobs_of_at_most_the_limit() {
         let plan = Plan::new(two_links(450), PlanConfig::default(), "dag/task/run").unwrap();
@@ -449,10 +309,10 @@ mod tests {
         let sizes: Vec<usize> = plan.jobs.iter().map(|j| j.files.len()).collect();
         assert_eq!(sizes, vec![200, 200, 50, 200, 200, 50]);
         for job in &plan.jobs {
-            assert!(job
-                .files
-                .iter()
-                .all(|&row| link_of(&plan.transfers[row]) == job.link));
+            let to_tape = job.link.destination == "DLNP_TAPE";
+            assert_eq!(job.link.source, "https://lhep.example");
+            assert!(to_tape || job.link.destination == "https://dlnp.example");
+            assert!(job.files.iter().all(|&row| (row % 2 == 1) == to_tape));
         }
         let mut every_row: Vec<usize> = plan.jobs.iter().flat_map(|j| j.files.clone()).collect();
         every_row.sort_unstable();
@@ -557,61 +417,5 @@ mod tests {
             "3 attempts is the limit"
         );
         assert_eq!(plan.retry_of(first, &[]), None);
-    }
-
-    #[test]
-    fn bad_rows_are_all_named_before_anything_is_sent() {
-        let mut transfers = two_links(4);
-        transfers[0].sources.clear();
-        transfers[1].destination = transfers[1].sources[0].clone();
-        transfers[2].sources[0] = "not a url".into();
-        transfers[3].checksum = Some("ADLER32:xyz".into());
-        transfers[4].metadata = Some(json!({"blob": "x".repeat(1100)}));
-        transfers[5].destination = transfers[6].destination.clone();
-        transfers[7].checksum = Some("CRC64:00".into());
-
-        let error = Plan::new(transfers, PlanConfig::default(), "k").unwrap_err();
-        assert_eq!(error.kind(), crate::ErrorKind::InvalidInput);
-        let found = problems(error);
-        let rows: Vec<usize> = found.iter().map(|(row, _)| *row).collect();
-        assert_eq!(rows, vec![0, 1, 2, 3, 4, 6, 7], "{found:?}");
-        assert!(found[0].1.contains("no sources"));
-        assert!(found[1].1.contains("equals its source"));
-        assert!(found[2].1.contains("not a valid URL"));
-        assert!(found[3].1.contains("8 hexadecimal digits"));
-        assert!(found[4].1.contains("over FTS's 1024"));
-        assert!(found[5].1.contains("also the destination of row 5"));
-    }
-
-    #[test]
-    fn metadata_of_exactly_the_limit_is_accepted() {
-        let mut transfers = two_links(1);
-        let filler = "x".repeat(METADATA_LIMIT - r#"{"a":""}"#.len());
-        transfers[0].metadata = Some(json!({ "a": filler }));
-        assert_eq!(
-            transfers[0].metadata.as_ref().unwrap().to_string().len(),
-            1024
-        );
-        assert!(Plan::new(transfers, PlanConfig::default(), "k").is_ok());
-    }
-
-    #[test]
-    fn bad_configuration_is_refused() {
-        let config = PlanConfig {
-            max_files_per_job: 0,
-            params: JobParams {
-                sid: Some("mine".into()),
-                priority: Some(9),
-                ..JobParams::default()
-            },
-            ..PlanConfig::default()
-        };
-        let found = problems(Plan::new(two_links(1), config, " ").unwrap_err());
-        assert_eq!(found.len(), 4, "{found:?}");
-        assert!(
-            problems(Plan::new(vec![], PlanConfig::default(), "k").unwrap_err())[0]
-                .1
-                .contains("empty")
-        );
     }
 }

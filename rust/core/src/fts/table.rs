@@ -8,12 +8,12 @@ use arrow_array::builder::{
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type, UInt32Type, UInt64Type};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, GenericListArray, OffsetSizeTrait, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 
 use super::error::FtsError;
+use super::outcome::FileOutcome;
 use super::planner::Transfer;
-use super::run::FileOutcome;
 
 /// The columns a transfer table may have; `sources` (or `source`) and `destination` are
 /// required.
@@ -126,26 +126,38 @@ fn string_column(array: &ArrayRef, name: &str) -> Result<Vec<Option<String>>, Ft
 }
 
 fn list_column(array: &ArrayRef, name: &str) -> Result<Vec<Vec<String>>, FtsError> {
-    let lists: Vec<Option<ArrayRef>> = if let Some(a) = array.as_list_opt::<i32>() {
-        a.iter().collect()
-    } else if let Some(a) = array.as_list_opt::<i64>() {
-        a.iter().collect()
+    if let Some(lists) = array.as_list_opt::<i32>() {
+        split_lists(lists, name)
+    } else if let Some(lists) = array.as_list_opt::<i64>() {
+        split_lists(lists, name)
     } else {
-        return Err(FtsError::invalid(format!(
+        Err(FtsError::invalid(format!(
             "column {name} must be a list of strings, not {}",
             array.data_type()
-        )));
-    };
-    lists
-        .into_iter()
-        .map(|list| match list {
-            None => Ok(Vec::new()),
-            Some(values) => Ok(string_column(&values, name)?
-                .into_iter()
-                .flatten()
-                .collect()),
+        )))
+    }
+}
+
+/// Reads all list values at once and cuts them by the offsets, rather than one small array
+/// per row.
+fn split_lists<O: OffsetSizeTrait>(
+    lists: &GenericListArray<O>,
+    name: &str,
+) -> Result<Vec<Vec<String>>, FtsError> {
+    let mut values = string_column(lists.values(), name)?;
+    let offsets = lists.value_offsets();
+    Ok((0..lists.len())
+        .map(|row| {
+            if lists.is_null(row) {
+                return Vec::new();
+            }
+            let (start, end) = (offsets[row].as_usize(), offsets[row + 1].as_usize());
+            values[start..end]
+                .iter_mut()
+                .filter_map(Option::take)
+                .collect()
         })
-        .collect()
+        .collect())
 }
 
 fn integer_column(array: &ArrayRef, name: &str) -> Result<Vec<Option<u64>>, FtsError> {
