@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
-import random
 import time
 import weakref
 from collections.abc import Iterable
@@ -35,8 +33,6 @@ from bmnflow.errors import (
     TransportError,
 )
 
-log = logging.getLogger(__name__)
-
 #: The kinds of object that can be waited on.
 KINDS = ("fts_job", "panda_task", "rucio_rule")
 
@@ -46,7 +42,8 @@ LONG_POLL_SECONDS = 60.0
 #: How long a connection read from Airflow is reused before it is read again.
 CONNECTION_TTL_SECONDS = 300.0
 
-_ERROR_CLASSES: dict[str, type[BmnflowError]] = {
+#: The exception class of each error kind the core and the sidecar report.
+ERROR_CLASSES: dict[str, type[BmnflowError]] = {
     "configuration": ConfigurationError,
     "authentication": AuthenticationError,
     "not_found": NotFoundError,
@@ -96,7 +93,7 @@ class Outcome:
         if self.outcome == "gone":
             return NotFoundError(f"{self.id}: {self.message}", service="watch")
         if self.outcome == "failed":
-            cls = _ERROR_CLASSES.get(self.error_kind or "", BmnflowError)
+            cls = ERROR_CLASSES.get(self.error_kind or "", BmnflowError)
             return cls(f"{self.id}: {self.message}", service="watch")
         return None
 
@@ -146,7 +143,9 @@ async def wait_some(
     ids = _check(kind, ids)
     url = sidecar_url()
     if url:
-        return await _sidecar_poll(url, kind, conn_id, ids, timeout)
+        from bmnflow import _sidecar
+
+        return await _sidecar.wait_some(url, kind, conn_id, ids, timeout)
     connection = await _connection_json(conn_id)
     answer = await _core.watch.wait_some(kind, conn_id, connection, ids, timeout)
     return Report.from_json(answer)
@@ -249,72 +248,6 @@ async def _read_connection(conn_id: str) -> str:
             "extra": extra or {},
         }
     )
-
-
-# One HTTP client per event loop: a client cannot move between loops.
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
-
-
-def _client(url: str) -> tuple[Any, str]:
-    import httpx
-
-    loop = asyncio.get_running_loop()
-    base = url.rstrip("/")
-    client = _clients.get(loop)
-    if client is None:
-        if base.startswith("unix://"):
-            transport = httpx.AsyncHTTPTransport(uds=base.removeprefix("unix://"))
-            client = httpx.AsyncClient(transport=transport, timeout=None)
-        else:
-            client = httpx.AsyncClient(timeout=None)
-        _clients[loop] = client
-    if base.startswith("unix://"):
-        base = "http://sidecar"
-    return client, base
-
-
-async def _sidecar_poll(
-    url: str, kind: str, conn_id: str, ids: list[str], timeout: float
-) -> Report:
-    """One long poll through the sidecar, asked again while the sidecar cannot answer (it
-    may be restarting); its errors about the request itself are raised."""
-    import httpx
-
-    client, base = _client(url)
-    deadline = time.monotonic() + timeout
-    delay = 0.5
-    while True:
-        left = max(deadline - time.monotonic(), 0.0)
-        body = {"conn_id": conn_id, "kind": kind, "ids": ids, "timeout": left}
-        try:
-            response = await client.post(f"{base}/v1/wait", json=body, timeout=timeout + 30.0)
-        except httpx.TransportError as error:
-            reason = f"{type(error).__name__}: {error}"
-        else:
-            if response.status_code == 200:
-                return Report.from_json(response.content)
-            if response.status_code < 500:
-                raise _sidecar_error(response)
-            reason = f"HTTP {response.status_code}"
-        left = deadline - time.monotonic()
-        if left <= 0:
-            log.warning(
-                "bmnflow sidecar %s unavailable (%s); %d waits go on", url, reason, len(ids)
-            )
-            return Report(pending=dict.fromkeys(ids))
-        log.info("bmnflow sidecar %s unavailable (%s); asking again in %.1f s", url, reason, delay)
-        await asyncio.sleep(min(delay, left))
-        delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.2)
-
-
-def _sidecar_error(response: Any) -> BmnflowError:
-    try:
-        value = response.json()
-        kind, message = value["kind"], value["message"]
-    except (ValueError, KeyError, TypeError):
-        kind, message = "server", response.text
-    cls = _ERROR_CLASSES.get(kind, ServerError)
-    return cls(f"bmnflow sidecar: {message}", service="watch", status=response.status_code)
 
 
 __all__ = ["KINDS", "Outcome", "Report", "sidecar_url", "stats", "wait", "wait_some"]
