@@ -19,9 +19,11 @@ from bmnflow.operators.fts import FtsBulkTransferOperator
 from bmnflow.sensors.fts import FtsJobSensor
 
 
-def bulk(transfers: str, request_key: str, allowed_failures: int, report: Path) -> DAG:
+def bulk(
+    transfers: str, request_key: str, allowed_failures: int, report: Path, deferrable: bool
+) -> DAG:
     """Copy the files of a Parquet list with few files per FTS job and few jobs per link, so
-    that the task defers and comes back several times."""
+    that a deferrable task defers and comes back several times."""
     with DAG(dag_id="fts_bulk", schedule=None) as dag:
         copy = FtsBulkTransferOperator(
             task_id="copy",
@@ -33,6 +35,7 @@ def bulk(transfers: str, request_key: str, allowed_failures: int, report: Path) 
             allowed_failures=allowed_failures,
             result_path=str(report.with_suffix(".parquet")),
             poll_interval=0.2,
+            deferrable=deferrable,
             job_params={"overwrite": False, "priority": 4, "job_metadata": {"run": 8}},
         )
 
@@ -55,7 +58,11 @@ def build(spec: dict[str, Any]) -> DAG:
     """The DAG a test describes: ``{"dag": "bulk", ...}`` or ``{"dag": "sensor", ...}``."""
     if spec["dag"] == "bulk":
         return bulk(
-            spec["transfers"], spec["request_key"], spec["allowed_failures"], Path(spec["report"])
+            spec["transfers"],
+            spec["request_key"],
+            spec["allowed_failures"],
+            Path(spec["report"]),
+            spec.get("deferrable", True),
         )
     return sensor(spec["job_ids"])
 

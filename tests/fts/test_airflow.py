@@ -112,6 +112,7 @@ def test_more_failures_than_allowed_fail_the_task_with_the_table_written(
     path, _ = write_list(grid, tmp_path, 60, gone=2)
     report = tmp_path / "summary.json"
 
+    # The blocking path this time: the task waits in the worker.
     outcome = run_dag(
         airflow_env,
         dag="bulk",
@@ -119,6 +120,7 @@ def test_more_failures_than_allowed_fail_the_task_with_the_table_written(
         request_key="test/dag/too-many",
         allowed_failures=1,
         report=str(report),
+        deferrable=False,
     )
 
     assert outcome["tasks"]["copy"] == "failed", outcome
