@@ -28,12 +28,14 @@ def grid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GridSim]:
             "storage": "LHEP_DISK",
             "slots": 4,
             "scratch": str(root / "scratch"),
-            "faults": {
+        },
+        "faults": {
+            "jobs": {
                 "rules": [
                     {"pattern": FAIL_TWICE, "attempts": 2, "error": "injected: two attempts"},
                 ]
-            },
-        }
+            }
+        },
     }
     with GridSim(root=root, config=config) as grid:
         yield grid

@@ -40,6 +40,9 @@ pub struct FaultsConfig {
     /// Failures of FTS transfers (`[faults.transfers]`).
     #[serde(default)]
     pub transfers: TransferFaultsConfig,
+    /// Failures of PanDA jobs (`[faults.jobs]`), decided by the PanDA service.
+    #[serde(default)]
+    pub jobs: crate::panda::JobFaultsConfig,
 }
 
 /// HTTP-level faults of one API; rates are probabilities in 0..=1, all 0 by default.

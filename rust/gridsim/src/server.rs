@@ -44,7 +44,7 @@ impl AppState {
             config.panda.clone(),
             storage.clone(),
             auth.clone(),
-            config.faults.seed,
+            &config.faults,
         )?;
         Ok(Self {
             auth,

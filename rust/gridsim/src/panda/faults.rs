@@ -7,7 +7,7 @@ use serde::Deserialize;
 /// The error a job failed by rate reports, like a payload that crashed.
 pub const DEFAULT_JOB_ERROR: &str = "gridsim injected failure: payload exited with code 65";
 
-/// The `[panda.faults]` section.
+/// The `[faults.jobs]` section.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobFaultsConfig {
@@ -17,7 +17,7 @@ pub struct JobFaultsConfig {
     /// The error of failures by rate. Default [`DEFAULT_JOB_ERROR`].
     #[serde(default)]
     pub error: Option<String>,
-    /// Jobs whose command line matches a rule fail (`[[panda.faults.rules]]`).
+    /// Jobs whose command line matches a rule fail (`[[faults.jobs.rules]]`).
     #[serde(default)]
     pub rules: Vec<JobRuleConfig>,
 }
@@ -50,7 +50,7 @@ impl JobFaults {
     /// Compiles the section; a bad rate or pattern is refused.
     pub fn new(seed: u64, config: &JobFaultsConfig) -> Result<Self, String> {
         if !(0.0..=1.0).contains(&config.failure_rate) {
-            return Err("panda.faults.failure_rate must be between 0 and 1".into());
+            return Err("faults.jobs.failure_rate must be between 0 and 1".into());
         }
         let error = config
             .error
@@ -61,7 +61,7 @@ impl JobFaults {
             .iter()
             .map(|rule| {
                 let pattern =
-                    Regex::new(&rule.pattern).map_err(|e| format!("panda.faults.rules: {e}"))?;
+                    Regex::new(&rule.pattern).map_err(|e| format!("faults.jobs.rules: {e}"))?;
                 Ok((
                     pattern,
                     rule.attempts,

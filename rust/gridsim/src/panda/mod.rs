@@ -25,6 +25,7 @@ pub use faults::JobFaultsConfig;
 pub use wire::router;
 
 use crate::auth::Auth;
+use crate::faults::FaultsConfig;
 use crate::storage::Storage;
 use store::Store;
 
@@ -46,8 +47,6 @@ pub struct PandaConfig {
     pub user: String,
     /// Seconds a payload may run before the pilot kills it. Default 3600.
     pub payload_timeout_secs: u64,
-    /// Injected job failures.
-    pub faults: JobFaultsConfig,
     /// The Rucio server for input datasets and output registration (`[panda.rucio]`);
     /// without it only Monte Carlo tasks run, and outputs are only written to storage.
     pub rucio: Option<RucioSettings>,
@@ -63,7 +62,6 @@ impl Default for PandaConfig {
             vos: vec!["bmn".to_owned()],
             user: "gridsim".to_owned(),
             payload_timeout_secs: 3600,
-            faults: JobFaultsConfig::default(),
             rucio: None,
         }
     }
@@ -84,12 +82,12 @@ pub struct Panda {
 }
 
 impl Panda {
-    /// Builds the service; `seed` is the faults seed of the whole configuration.
+    /// Builds the service; job failures come from the `[faults]` section (`jobs`, `seed`).
     pub fn new(
         config: PandaConfig,
         storage: Arc<Storage>,
         auth: Arc<Auth>,
-        seed: u64,
+        faults: &FaultsConfig,
     ) -> Result<Arc<Self>, String> {
         if config.slots == 0 {
             return Err("panda.slots must be at least 1".into());
@@ -119,7 +117,7 @@ impl Panda {
         }
         Ok(Arc::new(Self {
             catalog,
-            faults: faults::JobFaults::new(seed, &config.faults)?,
+            faults: faults::JobFaults::new(faults.seed, &faults.jobs)?,
             slots: Arc::new(Semaphore::new(config.slots)),
             config,
             store: Mutex::new(Store::default()),
