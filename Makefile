@@ -54,8 +54,10 @@ lint: env
 	ruff check python tests dags bench
 	ruff format --check python tests dags bench
 
+## rust-test: in the release profile, so that the dependencies the extension and the binaries
+## are built with are compiled once rather than twice (a fresh CI machine has two cores).
 rust-test:
-	cargo test --locked --workspace
+	cargo test --release --locked --workspace
 
 py-test: build clients-env jedi-env
 	pytest
