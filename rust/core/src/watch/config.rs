@@ -26,7 +26,8 @@ pub struct WatchConfig {
     /// listing cannot show (a purged job). Default 10 minutes.
     pub full_read_every: Duration,
     /// How far before the previous poll a change listing starts, to cover clock skew between
-    /// this host and the service. Default 2 minutes.
+    /// this host and the service. Default 30 s: a longer overlap lists more jobs than a
+    /// listing holds when thousands end within minutes.
     pub listing_overlap: Duration,
     /// How long a loop with nothing to wait on stays alive for new waits. Default 60 s.
     pub idle_linger: Duration,
@@ -48,7 +49,7 @@ impl Default for WatchConfig {
             jitter: 0.1,
             gather: Duration::from_millis(200),
             full_read_every: Duration::from_secs(600),
-            listing_overlap: Duration::from_secs(120),
+            listing_overlap: Duration::from_secs(30),
             idle_linger: Duration::from_secs(60),
             requests_per_second: 5.0,
             burst: 10,
