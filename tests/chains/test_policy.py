@@ -129,3 +129,27 @@ def test_a_new_raw_dataset_gets_its_rules_from_the_transmogrifier(
     assert sorted(r["rse_expression"] for r in rules) == ["DLNP_TAPE", "LHEP_DISK"]
     assert all(r["subscription_id"] for r in rules)
     assert rucio_server.call("GET", f"/dids/{rucio_scope}/unrelated.run8200/rules") == []
+
+
+@pytest.mark.rucio
+def test_the_cli_applies_policies_through_the_rucio_hook(
+    tmp_path: Path, rucio_server: RucioServer, rucio_scope: str, rucio_conn: str, capsys
+):
+    from bmnflow.policy import main
+
+    path = scoped_policy_file(tmp_path, rucio_scope)
+
+    def apply() -> list[str]:
+        assert main(["apply", "--file", str(path), "--conn-id", rucio_conn]) == 0
+        # Log records share stdout; the outcome lines name the subscriptions.
+        return [x for x in capsys.readouterr().out.splitlines() if x.startswith("bmnflow-")]
+
+    first, second = apply(), apply()
+
+    suffix = rucio_scope.split(".")[-1]
+    assert f"bmnflow-raw-{suffix}: created" in first
+    assert f"bmnflow-raw-{suffix}: unchanged" in second
+    assert len(second) == 5
+    assert all(line.endswith(": unchanged") for line in second)
+    stored = HarnessSubscriptions(rucio_server).get_subscription(f"bmnflow-raw-{suffix}")
+    assert json.loads(stored["filter"])["pattern"] == r"^raw\.run\d+$"
