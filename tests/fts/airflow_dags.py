@@ -1,6 +1,6 @@
 """DAGs that drive the FTS operator and sensor through Airflow's own ``dag.test()``.
 
-``test_airflow.py`` copies this file into the DAGs folder of a fresh ``AIRFLOW_HOME`` (where
+``test_fts_airflow.py`` copies this file into the DAGs folder of a fresh ``AIRFLOW_HOME`` (where
 ``dag.test()`` finds the DAG again when it syncs the folder), describes the DAG in
 ``BMNFLOW_FTS_TEST_DAG`` and runs it as a script, with the connection in
 ``AIRFLOW_CONN_FTS_DEFAULT``; it prints one JSON object: the run's and the tasks' states.
