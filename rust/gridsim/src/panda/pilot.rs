@@ -35,7 +35,7 @@ pub async fn run(panda: Arc<Panda>, panda_id: u64) {
     };
     let scratch = panda.scratch.join(panda_id.to_string());
 
-    let outcome = match prepare(&panda, &job, &scratch).await {
+    let outcome = match prepare(&job, &scratch).await {
         Err(diagnostic) => Outcome::Failed {
             code: 1099,
             diagnostic,
@@ -119,7 +119,7 @@ fn snapshot(panda: &Panda, panda_id: u64) -> Option<JobView> {
 }
 
 /// Creates the scratch folder and copies each input from its replica's storage folder.
-async fn prepare(panda: &Panda, job: &JobView, scratch: &Path) -> Result<(), String> {
+async fn prepare(job: &JobView, scratch: &Path) -> Result<(), String> {
     tokio::fs::create_dir_all(scratch)
         .await
         .map_err(|e| format!("cannot create scratch folder {}: {e}", scratch.display()))?;
@@ -131,7 +131,6 @@ async fn prepare(panda: &Panda, job: &JobView, scratch: &Path) -> Result<(), Str
             .await
             .map_err(|e| format!("stage-in failed: {lfn} from {}: {e}", source.display()))?;
     }
-    let _ = panda;
     Ok(())
 }
 
