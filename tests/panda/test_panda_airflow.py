@@ -206,3 +206,30 @@ def test_reused_names_are_found_not_duplicated(client: PandaClient) -> None:
     assert not again["created"]
     assert again["task_id"] == first["task_id"]
     assert again["code"] == 2
+
+
+def test_the_sensor_waits_for_a_task_submitted_elsewhere(
+    airflow_env: dict[str, str], client: PandaClient, tmp_path: Path
+) -> None:
+    done = client.submit_spec(mc_spec(extra="--sleep 2"))["task_id"]
+    finished = client.submit_spec(mc_spec(extra="--fail-twice"))["task_id"]
+
+    for task_id, expected in ((done, "success"), (finished, "failed")):
+        report = tmp_path / f"watch-{task_id}.json"
+        variables = {
+            "BMNFLOW_TEST_PANDA_WATCH": str(task_id),
+            "BMNFLOW_TEST_PANDA_REPORT": str(report),
+        }
+        run = subprocess.run(
+            [sys.executable, str(RUNNER)],
+            env={**airflow_env, **variables},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        states = json.loads(run.stdout.strip().splitlines()[-1])
+        assert states["tasks"]["watch"] == expected, states
+    assert json.loads((tmp_path / f"watch-{done}.json").read_text())["status"] == "done"
+    assert client.task_status(finished) == "finished"

@@ -49,7 +49,7 @@ class PandaTaskSensor(BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         if self.poke(context):
-            return None
+            return PandaHook(self.panda_conn_id).client.task_outcome(int(self.task_id_to_watch))
         self.defer(
             trigger=PandaTaskTrigger(
                 task_id=int(self.task_id_to_watch),

@@ -3,7 +3,8 @@
 The tests run this file as a script, in a fresh ``AIRFLOW_HOME`` whose DAGs folder is this
 folder, with the connection in ``AIRFLOW_CONN_PANDA_DEFAULT`` and the task spec, operator
 options and report path in ``BMNFLOW_TEST_PANDA_{SPEC,OPTIONS,REPORT}``. It prints one JSON
-object with the task states; the operator's summary goes to the report file.
+object with the task states; the operator's summary goes to the report file. With
+``BMNFLOW_TEST_PANDA_WATCH`` set to a task id, the DAG waits for it with the sensor instead.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from airflow.sdk import DAG, task
 
 from bmnflow.operators.panda import PandaSubmitTaskOperator
+from bmnflow.sensors.panda import PandaTaskSensor
 
 
 def submit_and_wait(spec: dict[str, Any], options: dict[str, Any], report: Path) -> DAG:
@@ -31,8 +33,26 @@ def submit_and_wait(spec: dict[str, Any], options: dict[str, Any], report: Path)
     return dag
 
 
+def watch(task_id: int, report: Path) -> DAG:
+    """Wait for a task submitted elsewhere and keep what the sensor returns."""
+    with DAG(dag_id="panda_task", schedule=None) as dag:
+        sensor = PandaTaskSensor(task_id="watch", task_id_to_watch=task_id, poke_interval=0.2)
+
+        @task
+        def keep(outcome: dict[str, Any]) -> None:
+            report.write_text(json.dumps(outcome))
+
+        keep(sensor.output)
+    return dag
+
+
 # dag.test() finds the DAG by parsing the DAGs folder, in the same environment.
-if "BMNFLOW_TEST_PANDA_SPEC" in os.environ:
+if "BMNFLOW_TEST_PANDA_WATCH" in os.environ:
+    dag = watch(
+        int(os.environ["BMNFLOW_TEST_PANDA_WATCH"]),
+        Path(os.environ["BMNFLOW_TEST_PANDA_REPORT"]),
+    )
+elif "BMNFLOW_TEST_PANDA_SPEC" in os.environ:
     dag = submit_and_wait(
         json.loads(Path(os.environ["BMNFLOW_TEST_PANDA_SPEC"]).read_text()),
         json.loads(Path(os.environ["BMNFLOW_TEST_PANDA_OPTIONS"]).read_text()),
