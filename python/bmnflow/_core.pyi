@@ -47,6 +47,67 @@ class diagnostics:
     ) -> tuple[int, str]:
         """Fetches ``url`` through the core's HTTP layer."""
 
+class fts:
+    class FtsClient:
+        """A client of one FTS3 REST endpoint; structured answers are JSON text."""
+
+        def __init__(
+            self,
+            url: str,
+            *,
+            token: str | None = None,
+            certificate: str | PathLike[str] | None = None,
+            key: str | PathLike[str] | None = None,
+            ca_dir: str | PathLike[str] | None = None,
+            ca_file: str | PathLike[str] | None = None,
+            verify_tls: bool = True,
+            timeout: float = 120.0,
+            retries: int = 5,
+        ) -> None: ...
+        def whoami(self) -> str:
+            """``GET /whoami`` as JSON."""
+        def submit(self, submission: str) -> str:
+            """``POST /jobs`` of a JSON submission; returns the job id."""
+        def job_statuses(self, job_ids: list[str], *, files: bool = False) -> str:
+            """Bulk ``GET /jobs/a,b,...`` as a JSON list; unknown jobs carry ``404``."""
+        def job_files(self, job_id: str) -> str:
+            """``GET /jobs/{id}/files`` as JSON."""
+        def list_jobs(self, states: list[str], *, limit: int | None = None) -> str:
+            """``GET /jobs?state_in=...`` as JSON."""
+        def cancel_jobs(self, job_ids: list[str]) -> str:
+            """``DELETE /jobs/a,b,...``; the cancelled jobs as JSON."""
+        def cancel_files(self, job_id: str, file_ids: list[int]) -> None:
+            """``DELETE /jobs/{id}/files/a,b,...``."""
+        def set_priority(self, job_id: str, priority: int) -> None:
+            """``POST /jobs/{id}`` with a new priority (1 to 5)."""
+        def transfer_step(
+            self, transfers: list[RecordBatch], request_key: str, options: str
+        ) -> tuple[str, RecordBatch]:
+            """One step of a bulk transfer: ``(report_json, per-file batch)``."""
+        def transfer(
+            self,
+            transfers: list[RecordBatch],
+            request_key: str,
+            options: str,
+            *,
+            poll_interval: float = 2.0,
+            timeout: float | None = None,
+        ) -> tuple[str, RecordBatch]:
+            """A whole bulk transfer, blocking: ``(report_json, per-file batch)``."""
+        def wait_jobs(
+            self,
+            job_ids: list[str],
+            *,
+            wait_for: str = "all",
+            poll_interval: float = 2.0,
+            timeout: float | None = None,
+        ) -> Awaitable[str]:
+            """Waits until all (or any) jobs are terminal; JSON ``terminal/active/missing``."""
+
+    @staticmethod
+    def plan(transfers: list[RecordBatch], request_key: str, options: str) -> str:
+        """Validates and plans transfers without sending anything; the FTS jobs as JSON."""
+
 # -- Rucio ------------------------------------------------------------------------------------
 
 class RucioClient:
@@ -161,100 +222,6 @@ class RucioClient:
     def get_subscription(self, name: str, *, account: str | None = None) -> dict[str, Any]: ...
     def list_subscriptions(self, *, account: str | None = None) -> list[dict[str, Any]]: ...
 
-class split:
-    @staticmethod
-    def split_files(
-        files: object,
-        secondaries: list[tuple[object, float | None, bool, bool]],
-        *,
-        n_files_per_job: int | None = None,
-        n_gb_per_job: float | None = None,
-        n_events_per_job: int | None = None,
-        max_files_per_job: int | None = None,
-        n_events_per_file: int | None = None,
-        output_allowance: int | None = None,
-        boundaries: list[str] = ...,
-    ) -> tuple[Any, Any]:
-        """Splits an Arrow file list into jobs: ``(pieces, jobs)`` as pyarrow Tables."""
-    @staticmethod
-    def monte_carlo(
-        n_events: int, n_events_per_job: int, *, first_event: int = 1, seed_offset: int = 0
-    ) -> Any:
-        """Cuts Monte Carlo events into jobs: a pyarrow Table with first event and seed."""
-
-class fts:
-    class FtsClient:
-        """A client of one FTS3 REST endpoint; structured answers are JSON text."""
-
-        def __init__(
-            self,
-            url: str,
-            *,
-            token: str | None = None,
-            certificate: str | PathLike[str] | None = None,
-            key: str | PathLike[str] | None = None,
-            ca_dir: str | PathLike[str] | None = None,
-            ca_file: str | PathLike[str] | None = None,
-            verify_tls: bool = True,
-            timeout: float = 120.0,
-            retries: int = 5,
-        ) -> None: ...
-        def whoami(self) -> str:
-            """``GET /whoami`` as JSON."""
-        def submit(self, submission: str) -> str:
-            """``POST /jobs`` of a JSON submission; returns the job id."""
-        def job_statuses(self, job_ids: list[str], *, files: bool = False) -> str:
-            """Bulk ``GET /jobs/a,b,...`` as a JSON list; unknown jobs carry ``404``."""
-        def job_files(self, job_id: str) -> str:
-            """``GET /jobs/{id}/files`` as JSON."""
-        def list_jobs(self, states: list[str], *, limit: int | None = None) -> str:
-            """``GET /jobs?state_in=...`` as JSON."""
-        def cancel_jobs(self, job_ids: list[str]) -> str:
-            """``DELETE /jobs/a,b,...``; the cancelled jobs as JSON."""
-        def cancel_files(self, job_id: str, file_ids: list[int]) -> None:
-            """``DELETE /jobs/{id}/files/a,b,...``."""
-        def set_priority(self, job_id: str, priority: int) -> None:
-            """``POST /jobs/{id}`` with a new priority (1 to 5)."""
-        def transfer_step(
-            self, transfers: list[RecordBatch], request_key: str, options: str
-        ) -> tuple[str, RecordBatch]:
-            """One step of a bulk transfer: ``(report_json, per-file batch)``."""
-        def transfer(
-            self,
-            transfers: list[RecordBatch],
-            request_key: str,
-            options: str,
-            *,
-            poll_interval: float = 2.0,
-            timeout: float | None = None,
-        ) -> tuple[str, RecordBatch]:
-            """A whole bulk transfer, blocking: ``(report_json, per-file batch)``."""
-        def wait_jobs(
-            self,
-            job_ids: list[str],
-            *,
-            wait_for: str = "all",
-            poll_interval: float = 2.0,
-            timeout: float | None = None,
-        ) -> Awaitable[str]:
-            """Waits until all (or any) jobs are terminal; JSON ``terminal/active/missing``."""
-
-    @staticmethod
-    def plan(transfers: list[RecordBatch], request_key: str, options: str) -> str:
-        """Validates and plans transfers without sending anything; the FTS jobs as JSON."""
-
-class watch:
-    @staticmethod
-    def wait_some(
-        kind: str, conn_id: str, connection: str, ids: list[str], timeout: float
-    ) -> Awaitable[str]:
-        """Waits through the process's watcher until any of ``ids`` ended or ``timeout``
-        seconds passed; the report as JSON ``{"ended": {...}, "pending": {...}}``.
-        ``connection`` is the Airflow connection in its JSON form."""
-    @staticmethod
-    def stats() -> str:
-        """The process watcher's counters per endpoint and kind, as JSON."""
-
 # -- PanDA -------------------------------------------------------------------------------
 
 class PandaClient:
@@ -275,7 +242,10 @@ class PandaClient:
         retries: int = 5,
     ) -> None: ...
     def submit_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """Validates, renders and submits a BM@N task spec: ``{task_id, created, code, message}``."""
+        """Validates, renders and submits a BM@N task spec.
+
+        :returns: ``{task_id, created, code, message}``.
+        """
     def submit_task(
         self, task_parameters: dict[str, Any], parent_task_id: int | None = None
     ) -> dict[str, Any]:
@@ -337,3 +307,15 @@ class split:
         n_events: int, n_events_per_job: int, *, first_event: int = 1, seed_offset: int = 0
     ) -> Any:
         """Cuts Monte Carlo events into jobs: a pyarrow Table with first event and seed."""
+
+class watch:
+    @staticmethod
+    def wait_some(
+        kind: str, conn_id: str, connection: str, ids: list[str], timeout: float
+    ) -> Awaitable[str]:
+        """Waits through the process's watcher until any of ``ids`` ended or ``timeout``
+        seconds passed; the report as JSON ``{"ended": {...}, "pending": {...}}``.
+        ``connection`` is the Airflow connection in its JSON form."""
+    @staticmethod
+    def stats() -> str:
+        """The process watcher's counters per endpoint and kind, as JSON."""

@@ -33,34 +33,34 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.hooks.rucio"]},
-            {"integration-name": "PanDA", "python-modules": ["bmnflow.hooks.panda"]},
             {"integration-name": "FTS", "python-modules": ["bmnflow.hooks.fts"]},
+            {"integration-name": "PanDA", "python-modules": ["bmnflow.hooks.panda"]},
         ],
         "operators": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.operators.rucio"]},
-            {"integration-name": "PanDA", "python-modules": ["bmnflow.operators.panda"]},
             {"integration-name": "FTS", "python-modules": ["bmnflow.operators.fts"]},
+            {"integration-name": "PanDA", "python-modules": ["bmnflow.operators.panda"]},
             {"integration-name": "PanDA", "python-modules": ["bmnflow.operators.split"]},
         ],
         "sensors": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.sensors.rucio"]},
-            {"integration-name": "PanDA", "python-modules": ["bmnflow.sensors.panda"]},
             {"integration-name": "FTS", "python-modules": ["bmnflow.sensors.fts"]},
+            {"integration-name": "PanDA", "python-modules": ["bmnflow.sensors.panda"]},
         ],
         "triggers": [
             {"integration-name": "Rucio", "python-modules": ["bmnflow.triggers.rucio"]},
-            {"integration-name": "PanDA", "python-modules": ["bmnflow.triggers.panda"]},
             {"integration-name": "FTS", "python-modules": ["bmnflow.triggers.fts"]},
+            {"integration-name": "PanDA", "python-modules": ["bmnflow.triggers.panda"]},
         ],
         "connection-types": [
             RUCIO_CONNECTION,
-            PANDA_CONNECTION,
             FTS_CONNECTION,
+            PANDA_CONNECTION,
         ],
         "extra-links": [
             "bmnflow.links.rucio.RucioRuleLink",
-            "bmnflow.links.panda.PandaTaskLink",
             "bmnflow.links.fts.FtsJobLink",
+            "bmnflow.links.panda.PandaTaskLink",
         ],
     }
 
@@ -134,6 +134,7 @@ FTS_CONNECTION: dict[str, Any] = {
         },
     },
 }
+
 #: The PanDA connection form: host is the server URL, the password an OIDC id token (or the
 #: token_file extra, re-read when it changes); an X.509 proxy is the alternative.
 PANDA_CONNECTION: dict[str, Any] = {
