@@ -292,8 +292,9 @@ impl TransferFaults {
     }
 }
 
-/// SplitMix64's finaliser over `seed + n`: a well-spread hash that needs no state.
-fn mix(seed: u64, n: u64) -> u64 {
+/// SplitMix64's finaliser over `seed + n`: a well-spread hash that needs no state, so every
+/// fault decision of the grid is a pure function of the seed and the object it concerns.
+pub(crate) fn mix(seed: u64, n: u64) -> u64 {
     let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -301,7 +302,7 @@ fn mix(seed: u64, n: u64) -> u64 {
 }
 
 /// A hash in [0, 1) from its top 53 bits.
-fn unit(hash: u64) -> f64 {
+pub(crate) fn unit(hash: u64) -> f64 {
     (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 

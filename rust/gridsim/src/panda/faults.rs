@@ -4,6 +4,8 @@
 use regex::Regex;
 use serde::Deserialize;
 
+use crate::faults::{mix, unit};
+
 /// The error a job failed by rate reports, like a payload that crashed.
 pub const DEFAULT_JOB_ERROR: &str = "gridsim injected failure: payload exited with code 65";
 
@@ -94,18 +96,6 @@ impl JobFaults {
         let key = task_id.rotate_left(40) ^ serial.rotate_left(8) ^ u64::from(attempt);
         (unit(mix(self.seed, key)) < self.rate).then(|| self.error.clone())
     }
-}
-
-/// SplitMix64's finaliser: a stateless, well-spread hash of `seed` and `n`.
-fn mix(seed: u64, n: u64) -> u64 {
-    let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-fn unit(hash: u64) -> f64 {
-    (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
