@@ -19,6 +19,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, task
 from bmn_common.naming import period_container, run_dataset
+from bmn_common.rules import add_policy_rules
 from bmn_common.settings import (
     MARKERS,
     ONLINE_RSE,
@@ -30,12 +31,10 @@ from bmn_common.settings import (
 
 from bmnflow.assets import RunCompleteTrigger
 from bmnflow.operators.rucio import (
-    RucioAddRuleOperator,
     RucioCreateDatasetOperator,
     RucioRegisterFilesOperator,
 )
 from bmnflow.policy import load_policies, policy_for
-from bmnflow.sensors.rucio import RucioRuleSensor
 
 RAW_POLICY = policy_for(load_policies(POLICIES), datatype="raw")
 
@@ -111,24 +110,7 @@ with DAG(
     ).expand_kwargs(registrations(runs))
     created >> registered
 
-    waits = []
-    for rule in RAW_POLICY.rules:
-        name = rule.rse_expression.lower()
-        added = RucioAddRuleOperator.partial(
-            task_id=f"rule_{name}",
-            rse_expression=rule.rse_expression,
-            copies=rule.copies,
-            lifetime=rule.lifetime,
-            activity=rule.activity,
-            grouping=rule.grouping,
-            rucio_conn_id=RUCIO_CONN_ID,
-        ).expand(dids=dids)
-        registered >> added
-        waits.append(
-            RucioRuleSensor.partial(
-                task_id=f"wait_{name}", rucio_conn_id=RUCIO_CONN_ID, timeout=6 * 3600
-            ).expand(rule_id=added.output)
-        )
+    waits = add_policy_rules(RAW_POLICY, dids, registered)
 
     @task.sensor(poke_interval=5, timeout=3600, mode="reschedule")
     def rules_hold_every_file(dids: list[str]) -> bool:

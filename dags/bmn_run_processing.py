@@ -21,6 +21,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, AssetWatcher, Param, task
 from bmn_common.lineage import manifest, write_manifest
 from bmn_common.naming import period_container, run_dataset
+from bmn_common.rules import add_policy_rules
 from bmn_common.settings import (
     MANIFESTS,
     PANDA_CONN_ID,
@@ -34,9 +35,8 @@ from bmn_common.tasks import run_stage_task
 
 from bmnflow.assets import RunDatasetReadyTrigger
 from bmnflow.operators.panda import PandaSubmitTaskOperator
-from bmnflow.operators.rucio import RucioAddRuleOperator, RucioCreateDatasetOperator
+from bmnflow.operators.rucio import RucioCreateDatasetOperator
 from bmnflow.policy import load_policies, policy_for
-from bmnflow.sensors.rucio import RucioRuleSensor
 
 log = logging.getLogger(__name__)
 
@@ -141,24 +141,7 @@ with DAG(
     preview >> digi >> dst
 
     dst_dids = stage_datasets(runs, "dst")
-    waits = []
-    for rule in DST_POLICY.rules:
-        name = rule.rse_expression.lower()
-        added = RucioAddRuleOperator.partial(
-            task_id=f"dst_rule_{name}",
-            rse_expression=rule.rse_expression,
-            copies=rule.copies,
-            lifetime=rule.lifetime,
-            activity=rule.activity,
-            grouping=rule.grouping,
-            rucio_conn_id=RUCIO_CONN_ID,
-        ).expand(dids=dst_dids)
-        dst >> added
-        waits.append(
-            RucioRuleSensor.partial(
-                task_id=f"wait_dst_{name}", rucio_conn_id=RUCIO_CONN_ID, timeout=6 * 3600
-            ).expand(rule_id=added.output)
-        )
+    waits = add_policy_rules(DST_POLICY, dst_dids, dst, prefix="dst_")
 
     containers = [
         RucioCreateDatasetOperator(
